@@ -1,0 +1,43 @@
+"""Span attribute names: the ones we set on a test's root span, and the ones we read from children.
+
+The root span carries everything the record needs about the test itself, so that the fold can work
+from spans alone: the same record comes out of the in-process SpanProcessor and out of the
+``trim_ndjson`` exporter, which sees nothing but finished spans.
+"""
+
+from __future__ import annotations
+
+# OpenTelemetry semantic conventions (test.* and code.* namespaces).
+TEST_CASE_NAME = "test.case.name"
+TEST_CASE_RESULT_STATUS = "test.case.result.status"  # "pass" | "fail"
+TEST_SUITE_NAME = "test.suite.name"
+CODE_FUNCTION_NAME = "code.function.name"
+CODE_FILE_PATH = "code.file.path"
+CODE_LINE_NUMBER = "code.line.number"
+
+# Our own attributes on the root span. `TEST_ID` doubles as the marker of a test root.
+TEST_ID = "trim.test.id"
+TEST_NAME = "trim.test.name"
+TEST_CLASS = "trim.test.class"
+TEST_MODULE = "trim.test.module"
+TEST_FILE = "trim.test.file"
+TEST_FRAMEWORK = "trim.test.framework"
+TEST_STATUS = "trim.test.status"
+TEST_STATUS_DETAIL = "trim.test.status_detail"
+TEST_FAILURE_PHASE = "trim.test.failure_phase"
+TEST_FAILURE_TYPE = "trim.test.failure_type"
+TEST_FAILURE_MESSAGE = "trim.test.failure_message"
+TEST_SKIP_REASON = "trim.test.skip_reason"
+RUN_ID = "trim.run.id"
+
+# Set by our requests response hook when a mocking library answered instead of the network.
+HTTP_MOCKED = "trim.http.mocked"
+
+# Children: old semantic conventions are the default, the stable ones appear with
+# OTEL_SEMCONV_STABILITY_OPT_IN; read both, the stable name first.
+DB_SYSTEM = ("db.system.name", "db.system")
+DB_STATEMENT = ("db.query.text", "db.statement")
+DB_NAME = ("db.namespace", "db.name")
+HTTP_URL = ("url.full", "http.url")
+HTTP_METHOD = ("http.request.method", "http.method")
+HTTP_STATUS_CODE = ("http.response.status_code", "http.status_code")

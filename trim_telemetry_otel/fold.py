@@ -1,0 +1,223 @@
+"""The fold: one test's finished spans in, one flat record out. Pure: no I/O, no global state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
+
+from . import attributes as attr
+from .schema import SCHEMA_VERSION, STATUSES, DbQuery, NetRequest, Status, TestRecord
+from .sql import normalize_sql
+from .urls import redact_url
+
+_MESSAGE_LIMIT = 2000
+
+Attributes = Mapping[str, Any]
+
+
+def is_test_root(span: ReadableSpan) -> bool:
+    """A span we started for a test: it has no parent and names a test."""
+    return span.parent is None and attr.TEST_ID in (span.attributes or {})
+
+
+def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecord:
+    """Fold a test's root span and the spans that ended under it into one record.
+
+    ``children`` may hold spans of other traces or arrive in any order: only descendants of
+    ``root``'s trace count, and groups are ordered by when their first member started.
+    """
+    root_attrs: Attributes = root.attributes or {}
+    trace_id = root.context.trace_id if root.context else 0
+    own = sorted(
+        (s for s in children if s.context is not None and s.context.trace_id == trace_id),
+        key=lambda s: s.start_time or 0,
+    )
+    db = _DbFold()
+    net = _NetFold()
+    db_span_ids: set[int] = set()
+    http_span_ids: set[int] = set()
+    for span in own:
+        span_attrs: Attributes = span.attributes or {}
+        parent_id = span.parent.span_id if span.parent else None
+        span_id = span.context.span_id if span.context else 0
+        if _first(span_attrs, attr.DB_SYSTEM) is not None:
+            db_span_ids.add(span_id)
+            # A DB span inside another (an ORM instrumentor over the driver's) is the same query.
+            if parent_id not in db_span_ids:
+                db.add(span, span_attrs)
+        elif span.kind is SpanKind.CLIENT and _first(span_attrs, attr.HTTP_URL) is not None:
+            http_span_ids.add(span_id)
+            # requests suppresses urllib3 for its own calls, but other client stacks may not.
+            if parent_id not in http_span_ids:
+                net.add(span, span_attrs)
+
+    status = root_attrs.get(attr.TEST_STATUS)
+    record: TestRecord = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": str(root_attrs.get(attr.RUN_ID, "")),
+        "id": str(root_attrs.get(attr.TEST_ID, root.name)),
+        "name": str(root_attrs.get(attr.TEST_NAME, root.name)),
+        "class": _optional_str(root_attrs, attr.TEST_CLASS),
+        "module": _optional_str(root_attrs, attr.TEST_MODULE),
+        "file": _optional_str(root_attrs, attr.TEST_FILE),
+        "framework": str(root_attrs.get(attr.TEST_FRAMEWORK, "pytest")),
+        "status": _status(status),
+        "status_detail": _optional_str(root_attrs, attr.TEST_STATUS_DETAIL),
+        "failure_phase": _optional_str(root_attrs, attr.TEST_FAILURE_PHASE),
+        "failure_type": _optional_str(root_attrs, attr.TEST_FAILURE_TYPE),
+        "failure_message": _optional_str(root_attrs, attr.TEST_FAILURE_MESSAGE, _MESSAGE_LIMIT),
+        "skip_reason": _optional_str(root_attrs, attr.TEST_SKIP_REASON, _MESSAGE_LIMIT),
+        "start_time": iso_time(root.start_time),
+        "end_time": iso_time(root.end_time),
+        "test_duration_ms": _duration_ms(root),
+        "trace_id": f"{trace_id:032x}",
+        "span_id": f"{root.context.span_id if root.context else 0:016x}",
+        "db_queries": db.queries(),
+        "db_query_count": db.count,
+        "db_duplicate_count": db.duplicates(),
+        "db_error_count": db.errors,
+        "db_total_duration_ms": round(db.total_ms, 3),
+        "net_urls": net.urls(),
+        "net_requests": net.requests(),
+        "net_request_count": net.count,
+        "net_error_count": net.errors,
+        "net_total_duration_ms": round(net.total_ms, 3),
+        "net_mocked_urls": list(net.mocked),
+    }
+    return record
+
+
+class _DbFold:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str | None, str | None], list[float]] = {}
+        self.count = 0
+        self.errors = 0
+        self.total_ms = 0.0
+
+    def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
+        statement = _first(span_attrs, attr.DB_STATEMENT)
+        # Without statement text the span name (the SQL verb) is all there is to group by.
+        sql = normalize_sql(str(statement)) if statement is not None else span.name
+        key = (
+            sql,
+            _optional_first(span_attrs, attr.DB_SYSTEM),
+            _optional_first(span_attrs, attr.DB_NAME),
+        )
+        duration = _duration_ms(span)
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = [1, duration]
+        else:
+            group[0] += 1
+            group[1] += duration
+        self.count += 1
+        self.total_ms += duration
+        if span.status.status_code is StatusCode.ERROR:
+            self.errors += 1
+
+    def queries(self) -> list[DbQuery]:
+        return [
+            {
+                "sql": sql,
+                "count": int(count),
+                "total_duration_ms": round(total, 3),
+                "db_system": system,
+                "db_name": name,
+            }
+            for (sql, system, name), (count, total) in self.groups.items()
+        ]
+
+    def duplicates(self) -> int:
+        return sum(int(count) - 1 for count, _ in self.groups.values())
+
+
+class _NetFold:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str | None, str, int | None], list[float]] = {}
+        self.mocked: dict[str, None] = {}  # an ordered set
+        self.count = 0
+        self.errors = 0
+        self.total_ms = 0.0
+
+    def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
+        url = redact_url(str(_first(span_attrs, attr.HTTP_URL)))
+        if span_attrs.get(attr.HTTP_MOCKED):
+            self.mocked[url] = None
+            return
+        status_code = _first(span_attrs, attr.HTTP_STATUS_CODE)
+        key = (
+            _optional_first(span_attrs, attr.HTTP_METHOD),
+            url,
+            int(status_code) if isinstance(status_code, int) else None,
+        )
+        duration = _duration_ms(span)
+        group = self.groups.get(key)
+        if group is None:
+            self.groups[key] = [1, duration]
+        else:
+            group[0] += 1
+            group[1] += duration
+        self.count += 1
+        self.total_ms += duration
+        if span.status.status_code is StatusCode.ERROR:
+            self.errors += 1
+
+    def urls(self) -> list[str]:
+        return list(dict.fromkeys(url for _, url, _ in self.groups))
+
+    def requests(self) -> list[NetRequest]:
+        return [
+            {
+                "method": method,
+                "url": url,
+                "status_code": status_code,
+                "count": int(count),
+                "total_duration_ms": round(total, 3),
+            }
+            for (method, url, status_code), (count, total) in self.groups.items()
+        ]
+
+
+def iso_time(time_ns: int | None) -> str:
+    """ISO 8601 in UTC with microseconds, the same width on every line."""
+    moment = datetime.fromtimestamp((time_ns or 0) / 1e9, tz=timezone.utc)
+    return moment.isoformat(timespec="microseconds")
+
+
+def _duration_ms(span: ReadableSpan) -> float:
+    if span.start_time is None or span.end_time is None:
+        return 0.0
+    return round(max(span.end_time - span.start_time, 0) / 1e6, 3)
+
+
+def _status(value: object) -> Status:
+    for status in STATUSES:
+        if value == status:
+            return status
+    # A root span that ended without an outcome (the runner died mid-test) did not pass.
+    return "error"
+
+
+def _first(span_attrs: Attributes, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = span_attrs.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _optional_first(span_attrs: Attributes, names: tuple[str, ...]) -> str | None:
+    value = _first(span_attrs, names)
+    return None if value is None else str(value)
+
+
+def _optional_str(span_attrs: Attributes, name: str, limit: int | None = None) -> str | None:
+    value = span_attrs.get(name)
+    if value is None:
+        return None
+    text = str(value)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

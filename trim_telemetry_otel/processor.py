@@ -1,0 +1,82 @@
+"""The SpanProcessor that folds each finished test's span tree into one record."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from .diagnostics import InternalErrors
+from .fold import fold_test, is_test_root
+from .schema import TestRecord
+
+
+class RecordSink(Protocol):
+    def write(self, record: TestRecord) -> None: ...
+
+
+class FoldingSpanProcessor(SpanProcessor):
+    """Buffers the spans of each running test by trace id and folds them when the test ends.
+
+    Only traces whose root is a test are buffered: spans of other traces (collection, session
+    fixtures, migrations, other plugins' spans) are dropped on arrival, so memory holds just the
+    spans of the tests running right now. A child that ends after its test (a thread that outlives
+    it) finds no buffer and is dropped: the test's line is already written.
+
+    Processors cannot be removed from a TracerProvider, so one instance lives as long as the process
+    and sessions come and go through :meth:`attach` / :meth:`detach`.
+    """
+
+    def __init__(self, sink: RecordSink | None = None) -> None:
+        self._sink = sink
+        self._open: dict[int, list[ReadableSpan]] = {}
+        self.errors = InternalErrors()
+        self.records_written = 0
+
+    def attach(self, sink: RecordSink) -> None:
+        self._open.clear()
+        self.records_written = 0
+        self.errors = InternalErrors()
+        self._sink = sink
+
+    def detach(self) -> None:
+        self._sink = None
+        self._open.clear()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        # Children are the hot path: one attribute check and out.
+        if span.parent is not None or self._sink is None:
+            return
+        try:
+            if is_test_root(span):
+                self._open[span.context.trace_id] = []
+        except Exception as error:  # never into the test
+            self.errors.record("on_start", error)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.context
+        if context is None:
+            return
+        if span.parent is not None:
+            # dict.get and list.append are atomic under the GIL, so threads need no lock here.
+            buffer = self._open.get(context.trace_id)
+            if buffer is not None:
+                buffer.append(span)
+            return
+        children = self._open.pop(context.trace_id, None)
+        sink = self._sink
+        if children is None or sink is None:
+            return
+        try:
+            sink.write(fold_test(span, children))
+            self.records_written += 1
+        except Exception as error:  # never into the test
+            self.errors.record("writing a test record", error)
+
+    def shutdown(self) -> None:
+        self.detach()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        # Records are written the moment their test ends: there is never anything to flush.
+        return True

@@ -1,0 +1,1 @@
+"""pytest integration: the plugin lives in :mod:`trim_telemetry_otel.pytest.plugin`."""

@@ -1,0 +1,105 @@
+"""A test's root span: the start of a new trace that every span the test causes hangs under."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from opentelemetry import context, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import attributes as attr
+from .schema import Status as TestStatus
+
+
+@dataclass(frozen=True)
+class TestIdentity:
+    """What names a test in its record, whatever the framework."""
+
+    id: str
+    name: str
+    class_name: str | None
+    module: str | None
+    file: str | None
+    framework: str
+    function: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    status: TestStatus
+    detail: str | None = None
+    failure_phase: str | None = None
+    failure_type: str | None = None
+    failure_message: str | None = None
+    skip_reason: str | None = None
+
+
+class RunningTest:
+    """Starts a test's root span in a fresh trace and makes it current until :meth:`finish`.
+
+    A fresh trace (never a child of a session span) is what lets the processor tell one test's
+    spans from the next one's by trace id alone.
+    """
+
+    def __init__(self, tracer: trace.Tracer, identity: TestIdentity, run_id: str) -> None:
+        attributes: dict[str, str | int] = {
+            attr.TEST_ID: identity.id,
+            attr.TEST_NAME: identity.name,
+            attr.TEST_FRAMEWORK: identity.framework,
+            attr.TEST_CASE_NAME: identity.id,
+            attr.RUN_ID: run_id,
+        }
+        optional = {
+            attr.TEST_CLASS: identity.class_name,
+            attr.TEST_MODULE: identity.module,
+            attr.TEST_FILE: identity.file,
+            attr.TEST_SUITE_NAME: identity.module or identity.file,
+            attr.CODE_FUNCTION_NAME: identity.function,
+            attr.CODE_FILE_PATH: identity.file,
+            attr.CODE_LINE_NUMBER: identity.line,
+        }
+        attributes.update({key: value for key, value in optional.items() if value is not None})
+        self.span = tracer.start_span(
+            identity.id, context=Context(), kind=SpanKind.INTERNAL, attributes=attributes
+        )
+        self._token: object | None = context.attach(trace.set_span_in_context(self.span))
+
+    def finish(self, outcome: TestOutcome) -> None:
+        span = self.span
+        values = {
+            attr.TEST_STATUS: outcome.status,
+            attr.TEST_STATUS_DETAIL: outcome.detail,
+            attr.TEST_FAILURE_PHASE: outcome.failure_phase,
+            attr.TEST_FAILURE_TYPE: outcome.failure_type,
+            attr.TEST_FAILURE_MESSAGE: outcome.failure_message,
+            attr.TEST_SKIP_REASON: outcome.skip_reason,
+        }
+        span.set_attributes({key: value for key, value in values.items() if value is not None})
+        if outcome.status in ("failed", "error"):
+            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "fail")
+            span.set_status(Status(StatusCode.ERROR, outcome.failure_message))
+        elif outcome.status == "passed":
+            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "pass")
+        self._detach()
+        span.end()
+
+    def _detach(self) -> None:
+        if self._token is not None:
+            token, self._token = self._token, None
+            # A test that attached a context and never detached it makes this log an error; the
+            # root must still end, so the mismatch is not ours to raise.
+            context.detach(token)  # type: ignore[arg-type]
+
+
+@contextmanager
+def outside_any_test() -> Iterator[None]:
+    """Spans started inside belong to no test (session fixtures, class-level setup)."""
+    token = context.attach(Context())
+    try:
+        yield
+    finally:
+        context.detach(token)

@@ -1,0 +1,79 @@
+"""The record written for each test (schema 1.0.0) and the JSON Schema that describes it.
+
+SCHEMA.md documents every field; ``record.schema.json`` ships in the package so that consumers and
+our own tests validate lines against the same contract.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, TypedDict
+
+SCHEMA_VERSION = "1.0.0"
+
+Status = Literal["passed", "failed", "error", "skipped"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
+
+
+class DbQuery(TypedDict):
+    sql: str
+    count: int
+    total_duration_ms: float
+    db_system: str | None
+    db_name: str | None
+
+
+class NetRequest(TypedDict):
+    method: str | None
+    url: str
+    status_code: int | None
+    count: int
+    total_duration_ms: float
+
+
+# "class" is a keyword, hence the functional form.
+TestRecord = TypedDict(
+    "TestRecord",
+    {
+        "schema_version": str,
+        "run_id": str,
+        "id": str,
+        "name": str,
+        "class": "str | None",
+        "module": "str | None",
+        "file": "str | None",
+        "framework": str,
+        "status": Status,
+        "status_detail": "str | None",
+        "failure_phase": "str | None",
+        "failure_type": "str | None",
+        "failure_message": "str | None",
+        "skip_reason": "str | None",
+        "start_time": str,
+        "end_time": str,
+        "test_duration_ms": float,
+        "trace_id": str,
+        "span_id": str,
+        "db_queries": list[DbQuery],
+        "db_query_count": int,
+        "db_duplicate_count": int,
+        "db_error_count": int,
+        "db_total_duration_ms": float,
+        "net_urls": list[str],
+        "net_requests": list[NetRequest],
+        "net_request_count": int,
+        "net_error_count": int,
+        "net_total_duration_ms": float,
+        "net_mocked_urls": list[str],
+    },
+)
+
+
+@cache
+def record_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one NDJSON line."""
+    text = resources.files(__package__).joinpath("record.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
