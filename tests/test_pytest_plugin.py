@@ -283,6 +283,42 @@ def test_session_fixture_queries_are_not_charged_to_the_first_test(
         "SELECT name FROM t WHERE id = ?",
     ]
     assert [q["sql"] for q in records["test_last"]["db_queries"]] == ["SELECT count(*) FROM t"]
+    [setup_file] = run_files(pytester.path / ".telemetry" / "setup")
+    setups = {r["name"]: r for r in read_records(setup_file)}
+    assert [q["sql"] for q in setups["db[session setup]"]["db_queries"]] == [
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)",
+        "INSERT INTO t (name) VALUES (?)",
+    ]
+    assert [q["sql"] for q in setups["db[session teardown]"]["db_queries"]] == [
+        "DELETE FROM t WHERE name = ?"
+    ]
+    assert (
+        setups["db[session setup]"]["file"]
+        == "test_session_fixture_queries_are_not_charged_to_the_first_test.py"
+    )
+    assert setups["db[session setup]"]["run_id"] == records["test_first"]["run_id"]
+
+
+def test_a_failing_session_fixture_is_recorded_as_a_setup_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def broken():
+            raise ConnectionError("no database")
+
+        def test_a(broken):
+            pass
+        """
+    )
+
+    pytester.runpytest("--telemetry").assert_outcomes(errors=1)
+
+    [setup_file] = run_files(pytester.path / ".telemetry" / "setup")
+    [setup] = read_records(setup_file)
+    assert setup["name"] == "broken[module setup]"
+    assert (setup["status"], setup["failure_type"]) == ("error", "ConnectionError")
 
 
 def test_python_dash_m_entry_point_runs_pytest_with_telemetry(pytester: pytest.Pytester) -> None:

@@ -29,6 +29,12 @@ TEST_FAILURE_TYPE = "trim.test.failure_type"
 TEST_FAILURE_MESSAGE = "trim.test.failure_message"
 TEST_SKIP_REASON = "trim.test.skip_reason"
 RUN_ID = "trim.run.id"
+# "test" (the default) or "setup": work done for several tests at once (a session fixture,
+# setUpClass, setUpTestData, creating the test databases) is folded the same way but written to
+# the run's setup file, so that it is neither lost nor charged to whichever test came first.
+RECORD_KIND = "trim.record.kind"
+KIND_TEST = "test"
+KIND_SETUP = "setup"
 
 # Set by our requests response hook when a mocking library answered instead of the network.
 HTTP_MOCKED = "trim.http.mocked"

@@ -20,8 +20,12 @@ Attributes = Mapping[str, Any]
 
 
 def is_test_root(span: ReadableSpan) -> bool:
-    """A span we started for a test: it has no parent and names a test."""
+    """A span we started for a test or for shared set-up: it has no parent and names one."""
     return span.parent is None and attr.TEST_ID in (span.attributes or {})
+
+
+def is_setup_root(span: ReadableSpan) -> bool:
+    return (span.attributes or {}).get(attr.RECORD_KIND) == attr.KIND_SETUP
 
 
 def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecord:

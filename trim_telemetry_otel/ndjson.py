@@ -25,22 +25,31 @@ class NdjsonWriter:
     ``--parallel``, pytest-xdist) share one file.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, lazy: bool = False) -> None:
+        """Open ``path`` now, or with ``lazy`` on the first write (no empty files)."""
         self.path = path
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
+        self._closed = False
+        self._fd: int | None = None if lazy else self._open()
+
+    def _open(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def write(self, record: TestRecord) -> None:
         data = memoryview(encode_record(record))
         with self._lock:
-            if self._fd is None:
+            if self._closed:
                 raise ValueError(f"{self.path} is closed")
+            if self._fd is None:
+                self._fd = self._open()
             while data:
                 written = os.write(self._fd, data)
                 data = data[written:]
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None

@@ -8,7 +8,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from .diagnostics import InternalErrors
-from .fold import fold_test, is_test_root
+from .fold import fold_test, is_setup_root, is_test_root
 from .schema import TestRecord
 
 
@@ -28,20 +28,26 @@ class FoldingSpanProcessor(SpanProcessor):
     and sessions come and go through :meth:`attach` / :meth:`detach`.
     """
 
-    def __init__(self, sink: RecordSink | None = None) -> None:
+    def __init__(
+        self, sink: RecordSink | None = None, setup_sink: RecordSink | None = None
+    ) -> None:
         self._sink = sink
+        self._setup_sink = setup_sink
         self._open: dict[int, list[ReadableSpan]] = {}
         self.errors = InternalErrors()
         self.records_written = 0
 
-    def attach(self, sink: RecordSink) -> None:
+    def attach(self, sink: RecordSink, setup_sink: RecordSink | None = None) -> None:
+        """Send test records to ``sink`` and shared set-up records to ``setup_sink``."""
         self._open.clear()
         self.records_written = 0
         self.errors = InternalErrors()
+        self._setup_sink = setup_sink
         self._sink = sink
 
     def detach(self) -> None:
         self._sink = None
+        self._setup_sink = None
         self._open.clear()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -65,12 +71,21 @@ class FoldingSpanProcessor(SpanProcessor):
                 buffer.append(span)
             return
         children = self._open.pop(context.trace_id, None)
-        sink = self._sink
-        if children is None or sink is None:
+        if children is None:
             return
         try:
-            sink.write(fold_test(span, children))
-            self.records_written += 1
+            if is_setup_root(span):
+                setup_sink = self._setup_sink
+                if setup_sink is None:
+                    return
+                record = fold_test(span, children)
+                # Most shared fixtures touch neither a database nor the network: only the ones
+                # that did something worth knowing (or failed) are written.
+                if children or record["status"] != "passed":
+                    setup_sink.write(record)
+            elif self._sink is not None:
+                self._sink.write(fold_test(span, children))
+                self.records_written += 1
         except Exception as error:  # never into the test
             self.errors.record("writing a test record", error)
 

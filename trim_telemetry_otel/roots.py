@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from opentelemetry import context, trace
@@ -42,11 +40,19 @@ class RunningTest:
     """Starts a test's root span in a fresh trace and makes it current until :meth:`finish`.
 
     A fresh trace (never a child of a session span) is what lets the processor tell one test's
-    spans from the next one's by trace id alone.
+    spans from the next one's by trace id alone. Shared set-up work (``kind="setup"``) gets a root
+    of its own the same way.
     """
 
-    def __init__(self, tracer: trace.Tracer, identity: TestIdentity, run_id: str) -> None:
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        identity: TestIdentity,
+        run_id: str,
+        kind: str = attr.KIND_TEST,
+    ) -> None:
         attributes: dict[str, str | int] = {
+            attr.RECORD_KIND: kind,
             attr.TEST_ID: identity.id,
             attr.TEST_NAME: identity.name,
             attr.TEST_FRAMEWORK: identity.framework,
@@ -93,13 +99,3 @@ class RunningTest:
             # A test that attached a context and never detached it makes this log an error; the
             # root must still end, so the mismatch is not ours to raise.
             context.detach(token)  # type: ignore[arg-type]
-
-
-@contextmanager
-def outside_any_test() -> Iterator[None]:
-    """Spans started inside belong to no test (session fixtures, class-level setup)."""
-    token = context.attach(Context())
-    try:
-        yield
-    finally:
-        context.detach(token)

@@ -51,3 +51,8 @@ def join_run_file(directory: Path, run_id: str) -> Path:
     """The file of a run another process started (a worker, or a run id the user chose)."""
     directory.mkdir(parents=True, exist_ok=True)
     return run_file_path(directory, check_run_id(run_id))
+
+
+def setup_file_path(directory: Path, run_id: str) -> Path:
+    """Where a run's shared set-up records go: beside, not among, the ``run_*.ndjson`` files."""
+    return directory / "setup" / f"{run_id}.ndjson"

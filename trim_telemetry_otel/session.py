@@ -1,34 +1,37 @@
-"""One telemetry run as every entry point sees it: the run file, its writer and the tests in it."""
+"""One telemetry run as every entry point sees it: the run files, their writers and the tests."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from opentelemetry import context
-from opentelemetry.context import Context
-
+from . import attributes as attr
 from .diagnostics import InternalErrors
 from .ndjson import NdjsonWriter
 from .provider import Telemetry, get_telemetry
 from .roots import RunningTest, TestIdentity, TestOutcome
-from .runs import create_run_file, join_run_file
+from .runs import create_run_file, join_run_file, setup_file_path
 
 
 class TelemetrySession:
-    """Connects a run file to the process-wide pipeline for the length of one run.
+    """Connects a run's files to the process-wide pipeline for the length of one run.
 
-    Every method a runner calls around a test swallows our own failures: telemetry must never
+    Test records go to ``<dir>/<run_id>.ndjson``; records of shared set-up work (session fixtures,
+    ``setUpClass``, test databases) to ``<dir>/setup/<run_id>.ndjson``, created only if there is
+    any. Every method a runner calls around a test swallows our own failures: telemetry must never
     change a test's outcome or the run's exit code.
     """
 
     def __init__(self, run_id: str, path: Path, telemetry: Telemetry) -> None:
         self.run_id = run_id
         self.path = path
+        self.setup_path = setup_file_path(path.parent, run_id)
         self.telemetry = telemetry
         self.errors = InternalErrors()
-        self._writer: NdjsonWriter | None = NdjsonWriter(path)
-        telemetry.processor.attach(self._writer)
+        self._writer = NdjsonWriter(path)
+        self._setup_writer = NdjsonWriter(self.setup_path, lazy=True)
+        self._closed = False
+        telemetry.processor.attach(self._writer, self._setup_writer)
 
     @classmethod
     def start(cls, directory: Path, run_id: str | None = None) -> TelemetrySession:
@@ -45,8 +48,15 @@ class TelemetrySession:
         return cls(run_id, join_run_file(directory, run_id), get_telemetry())
 
     def start_test(self, identity: TestIdentity) -> RunningTest | None:
+        return self._start(identity, attr.KIND_TEST)
+
+    def start_setup(self, identity: TestIdentity) -> RunningTest | None:
+        """Shared set-up or tear-down work: recorded in the setup file, charged to no test."""
+        return self._start(identity, attr.KIND_SETUP)
+
+    def _start(self, identity: TestIdentity, kind: str) -> RunningTest | None:
         try:
-            return RunningTest(self.telemetry.tracer, identity, self.run_id)
+            return RunningTest(self.telemetry.tracer, identity, self.run_id, kind)
         except Exception as error:
             self.errors.record("starting a test span", error)
             return None
@@ -59,13 +69,6 @@ class TelemetrySession:
         except Exception as error:
             self.errors.record("ending a test span", error)
 
-    def leave_tests(self) -> object:
-        """Step outside the current test until :meth:`return_to_test` (class/session set-up)."""
-        return context.attach(Context())
-
-    def return_to_test(self, token: object) -> None:
-        context.detach(token)  # type: ignore[arg-type]
-
     def records_in_file(self) -> int:
         """Lines in the run file: what every process of the run wrote, not just this one."""
         count = 0
@@ -75,18 +78,24 @@ class TelemetrySession:
         return count
 
     def summary(self) -> str:
-        try:
-            shown = os.path.relpath(self.path)
-        except ValueError:  # another drive on Windows
-            shown = str(self.path)
-        text = f"{self.records_in_file()} test records written to {shown}"
+        text = f"{self.records_in_file()} test records written to {_shown(self.path)}"
+        if self.setup_path.exists():
+            text += f"; shared set-up work in {_shown(self.setup_path)}"
         errors = self.errors.count + self.telemetry.processor.errors.count
         if errors:
             text += f" ({errors} telemetry errors, see the log)"
         return text
 
     def close(self) -> None:
-        if self._writer is not None:
+        if not self._closed:
+            self._closed = True
             self.telemetry.processor.detach()
             self._writer.close()
-            self._writer = None
+            self._setup_writer.close()
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)

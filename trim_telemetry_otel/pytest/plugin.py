@@ -6,13 +6,14 @@ on (``--telemetry``, the ``telemetry`` ini option or ``TRIM_TELEMETRY=1``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..roots import TestIdentity, TestOutcome, outside_any_test
+from ..roots import RunningTest, TestIdentity, TestOutcome
 from ..session import TelemetrySession
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
 from .outcome import PhaseReport, outcome_of
@@ -88,7 +89,7 @@ class TelemetryPlugin:
         self.config = config
         self.session = session
         self._phases: list[PhaseReport] = []
-        self._outside_tokens: dict[int, Any] = {}
+        self._teardowns: dict[int, RunningTest | None] = {}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(
@@ -118,25 +119,49 @@ class TelemetryPlugin:
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
         # A session/module/class fixture is set up inside whichever test first needs it and torn
-        # down inside the last one: neither is that test's work (think pytest-django's migrations).
+        # down inside the last one: neither is that test's work (think pytest-django's migrations),
+        # so it gets a set-up record of its own.
         if fixturedef.scope == "function":
             return (yield)
-        with outside_any_test():
+        setup = self.session.start_setup(self._fixture_identity(fixturedef, "setup"))
+        try:
             result = yield
-        fixturedef.addfinalizer(lambda: self._leave_tests(fixturedef))
+        except BaseException as error:
+            self.session.finish_test(setup, _setup_failure(error))
+            raise
+        self.session.finish_test(setup, TestOutcome("passed"))
+        fixturedef.addfinalizer(lambda: self._start_teardown(fixturedef))
         return result
 
-    def _leave_tests(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+    def _start_teardown(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         # Finalizers run last-in first-out: this runs before the fixture's own teardown, and
         # pytest_fixture_post_finalizer after it.
-        self._outside_tokens[id(fixturedef)] = self.session.leave_tests()
+        identity = self._fixture_identity(fixturedef, "teardown")
+        self._teardowns[id(fixturedef)] = self.session.start_setup(identity)
 
     def pytest_fixture_post_finalizer(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> None:
-        token = self._outside_tokens.pop(id(fixturedef), None)
-        if token is not None:
-            self.session.return_to_test(token)
+        teardown = self._teardowns.pop(id(fixturedef), None)
+        if teardown is not None:
+            self.session.finish_test(teardown, TestOutcome("passed"))
+
+    def _fixture_identity(self, fixturedef: pytest.FixtureDef[Any], phase: str) -> TestIdentity:
+        code = getattr(fixturedef.func, "__code__", None)
+        file = None
+        if code is not None:
+            file = os.path.relpath(code.co_filename, self.config.rootpath).replace(os.sep, "/")
+        name = f"{fixturedef.argname}[{fixturedef.scope} {phase}]"
+        return TestIdentity(
+            id=f"{fixturedef.baseid}::{name}" if fixturedef.baseid else name,
+            name=name,
+            class_name=None,
+            module=getattr(fixturedef.func, "__module__", None),
+            file=file,
+            framework="pytest",
+            function=fixturedef.argname,
+            line=code.co_firstlineno if code is not None else None,
+        )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not hasattr(self.config, "workerinput"):
@@ -164,6 +189,17 @@ class XdistController:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()
+
+
+def _setup_failure(error: BaseException) -> TestOutcome:
+    if isinstance(error, pytest.skip.Exception):
+        return TestOutcome("skipped", skip_reason=str(error) or None)
+    return TestOutcome(
+        "error",
+        failure_phase="setup",
+        failure_type=type(error).__name__,
+        failure_message=f"{type(error).__name__}: {error}",
+    )
 
 
 def identify(item: pytest.Item) -> TestIdentity:
