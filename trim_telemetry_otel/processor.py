@@ -50,6 +50,11 @@ class FoldingSpanProcessor(SpanProcessor):
         self._setup_sink = None
         self._open.clear()
 
+    @property
+    def open_tests(self) -> int:
+        """Tests whose spans are buffered right now: what the processor holds in memory."""
+        return len(self._open)
+
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         # Children are the hot path: one attribute check and out.
         if span.parent is not None or self._sink is None:

@@ -1,0 +1,223 @@
+"""The fold on its own: finished spans in, one record out, no runner involved."""
+
+from __future__ import annotations
+
+import jsonschema
+from opentelemetry.trace import SpanKind
+
+from tests.spans import SpanFactory
+from trim_telemetry_otel import attributes as attr
+from trim_telemetry_otel.fold import fold_test
+from trim_telemetry_otel.schema import record_json_schema
+
+
+def fold(factory: SpanFactory) -> dict[str, object]:
+    root, children = factory.root_and_children()
+    record = dict(fold_test(root, children))
+    jsonschema.validate(record, record_json_schema())
+    return record
+
+
+def test_identical_statements_group_with_count_and_summed_duration() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        for user_id in (1, 2, 3):
+            spans.query(f"SELECT * FROM users WHERE id = {user_id}")
+        spans.query("SELECT * FROM orders WHERE user_id = %s")
+        spans.query("SELECT * FROM users WHERE id = 4")
+
+    record = fold(spans)
+
+    assert [(q["sql"], q["count"]) for q in record["db_queries"]] == [  # type: ignore[attr-defined]
+        ("SELECT * FROM users WHERE id = ?", 4),
+        ("SELECT * FROM orders WHERE user_id = %s", 1),
+    ]
+    assert record["db_query_count"] == 5
+    assert record["db_duplicate_count"] == 3
+    users = record["db_queries"][0]  # type: ignore[index]
+    durations = [
+        (s.end_time - s.start_time) / 1e6  # type: ignore[operator]
+        for s in spans.finished()
+        if s.attributes and "users" in str(s.attributes.get("db.statement"))
+    ]
+    assert abs(users["total_duration_ms"] - sum(durations)) < 0.01
+
+
+def test_literal_values_never_reach_the_record() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT * FROM users WHERE email = 'alice@example.com' AND pin = 4242")
+
+    record = fold(spans)
+
+    assert "alice" not in str(record)
+    assert "4242" not in str(record)
+
+
+def test_the_same_sql_on_two_databases_stays_two_groups() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT 1", system="sqlite")
+        spans.query("SELECT 1", system="postgresql")
+
+    record = fold(spans)
+
+    assert [q["db_system"] for q in record["db_queries"]] == ["sqlite", "postgresql"]  # type: ignore[attr-defined]
+
+
+def test_failed_queries_are_counted() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT * FROM missing", error=True)
+        spans.query("SELECT 1")
+
+    assert fold(spans)["db_error_count"] == 1
+
+
+def test_stable_semantic_convention_names_are_read_too() -> None:
+    spans = SpanFactory()
+    with (
+        spans.test(),
+        spans.tracer.start_as_current_span(
+            "SELECT",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system.name": "postgresql",
+                "db.query.text": "SELECT a FROM b WHERE c = 7",
+            },
+        ),
+    ):
+        pass
+
+    record = fold(spans)
+
+    assert record["db_queries"] == [
+        {
+            "sql": "SELECT a FROM b WHERE c = ?",
+            "count": 1,
+            "total_duration_ms": record["db_queries"][0]["total_duration_ms"],  # type: ignore[index]
+            "db_system": "postgresql",
+            "db_name": None,
+        }
+    ]
+
+
+def test_a_db_span_nested_in_another_counts_once() -> None:
+    spans = SpanFactory()
+    with (
+        spans.test(),
+        spans.tracer.start_as_current_span(
+            "SELECT", attributes={"db.system": "postgresql", "db.statement": "SELECT 1"}
+        ),
+    ):
+        spans.query("SELECT 1", system="postgresql")
+
+    record = fold(spans)
+
+    assert record["db_query_count"] == 1
+
+
+def test_http_calls_are_redacted_grouped_and_mocked_ones_kept_apart() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.http("https://alice:s3cret@api.example.com/v1/rates?token=abc&base=EUR")
+        spans.http("https://alice:s3cret@api.example.com/v1/rates?token=abc&base=EUR")
+        spans.http("http://127.0.0.1:8000/quote", method="POST", status=201)
+        spans.http("https://mocked.example.com/x", **{attr.HTTP_MOCKED: True})
+
+    record = fold(spans)
+
+    redacted = "https://REDACTED:REDACTED@api.example.com/v1/rates?token=REDACTED&base=EUR"
+    assert record["net_urls"] == [redacted, "http://127.0.0.1:8000/quote"]
+    assert record["net_requests"] == [
+        {
+            "method": "GET",
+            "url": redacted,
+            "status_code": 200,
+            "count": 2,
+            "total_duration_ms": record["net_requests"][0]["total_duration_ms"],  # type: ignore[index]
+        },
+        {
+            "method": "POST",
+            "url": "http://127.0.0.1:8000/quote",
+            "status_code": 201,
+            "count": 1,
+            "total_duration_ms": record["net_requests"][1]["total_duration_ms"],  # type: ignore[index]
+        },
+    ]
+    assert record["net_request_count"] == 3
+    assert record["net_mocked_urls"] == ["https://mocked.example.com/x"]
+    assert "s3cret" not in str(record)
+
+
+def test_an_http_span_under_another_http_span_is_one_call() -> None:
+    spans = SpanFactory()
+    with (
+        spans.test(),
+        spans.tracer.start_as_current_span(
+            "GET", kind=SpanKind.CLIENT, attributes={"http.url": "http://a/"}
+        ),
+    ):
+        spans.http("http://a/")
+
+    assert fold(spans)["net_request_count"] == 1
+
+
+def test_spans_of_other_traces_are_ignored() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT 1")
+    with spans.test("tests/test_x.py::test_other"):
+        spans.query("SELECT 2")
+    first_root = next(s for s in spans.finished() if s.name == "tests/test_x.py::test_y")
+
+    record = fold_test(first_root, [s for s in spans.finished() if s.parent is not None])
+
+    assert record["db_query_count"] == 1
+
+
+def test_the_root_span_names_the_test_and_its_outcome() -> None:
+    spans = SpanFactory()
+    with spans.test(
+        **{
+            attr.TEST_STATUS: "failed",
+            attr.TEST_FAILURE_PHASE: "call",
+            attr.TEST_FAILURE_TYPE: "AssertionError",
+            attr.TEST_FAILURE_MESSAGE: "x" * 5000,
+            attr.TEST_CLASS: "TestThing",
+        }
+    ) as root:
+        context = root.get_span_context()
+
+    record = fold(spans)
+
+    assert record["id"] == "tests/test_x.py::test_y"
+    assert record["name"] == "test_y"
+    assert record["class"] == "TestThing"
+    assert record["status"] == "failed"
+    assert record["failure_type"] == "AssertionError"
+    assert len(record["failure_message"]) == 2000  # type: ignore[arg-type]
+    assert record["trace_id"] == f"{context.trace_id:032x}"
+    assert record["span_id"] == f"{context.span_id:016x}"
+    assert record["run_id"] == "run_20261121_140301"
+    assert record["start_time"].endswith("+00:00")  # type: ignore[attr-defined]
+
+
+def test_a_root_that_ended_without_an_outcome_is_an_error() -> None:
+    spans = SpanFactory()
+    with spans.test(**{attr.TEST_STATUS: "unknown"}):
+        pass
+
+    assert fold(spans)["status"] == "error"
+
+
+def test_groups_follow_the_order_queries_started_in_not_ended_in() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        outer = spans.tracer.start_span(
+            "SELECT", attributes={"db.system": "sqlite", "db.statement": "SELECT first"}
+        )
+        spans.query("SELECT second")
+        outer.end()
+
+    assert [q["sql"] for q in fold(spans)["db_queries"]] == ["SELECT first", "SELECT second"]  # type: ignore[attr-defined]

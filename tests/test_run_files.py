@@ -1,0 +1,91 @@
+"""Run files: unique names, whole lines, many writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.spans import SpanFactory
+from trim_telemetry_otel.fold import fold_test
+from trim_telemetry_otel.ndjson import NdjsonWriter
+from trim_telemetry_otel.runs import RunIdError, create_run_file, join_run_file
+
+NOW = datetime(2026, 11, 21, 14, 3, 1)
+
+
+def a_record(query_count: int = 1) -> object:
+    spans = SpanFactory()
+    with spans.test():
+        for n in range(query_count):
+            spans.query(f"SELECT {n} FROM t_{n}")
+    return fold_test(*spans.root_and_children())
+
+
+def test_runs_started_in_the_same_second_get_their_own_files(tmp_path: Path) -> None:
+    first = create_run_file(tmp_path, NOW)
+    second = create_run_file(tmp_path, NOW)
+
+    assert first == ("run_20261121_140301", tmp_path / "run_20261121_140301.ndjson")
+    assert second == ("run_20261121_140301_2", tmp_path / "run_20261121_140301_2.ndjson")
+
+
+def _claim(directory: str) -> str:
+    return create_run_file(Path(directory), NOW)[0]
+
+
+def test_concurrent_processes_never_claim_the_same_file(tmp_path: Path) -> None:
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        run_ids = pool.map(_claim, [str(tmp_path)] * 20)
+
+    assert len(set(run_ids)) == 20
+
+
+def _write_many(path: str, record: object, count: int) -> None:
+    writer = NdjsonWriter(Path(path))
+    for _ in range(count):
+        writer.write(record)  # type: ignore[arg-type]
+    writer.close()
+
+
+def test_forked_writers_sharing_a_file_never_interleave_lines(tmp_path: Path) -> None:
+    path = tmp_path / "run.ndjson"
+    big = a_record(query_count=200)  # lines of tens of kilobytes
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_write_many, args=(str(path), big, 50)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) - 1 == 200
+    assert all(json.loads(line)["db_query_count"] == 200 for line in lines[:-1])
+
+
+def test_a_lazy_writer_creates_its_file_only_when_something_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "setup" / "run.ndjson"
+    writer = NdjsonWriter(path, lazy=True)
+    assert not path.exists()
+
+    writer.write(a_record())  # type: ignore[arg-type]
+    writer.close()
+
+    assert len(path.read_text().splitlines()) == 1
+
+
+def test_writing_after_close_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    writer = NdjsonWriter(tmp_path / "run.ndjson")
+    writer.close()
+
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(a_record())  # type: ignore[arg-type]
+
+
+def test_joining_a_run_with_an_unsafe_id_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RunIdError, match="invalid telemetry run id '../etc/passwd'"):
+        join_run_file(tmp_path, "../etc/passwd")
