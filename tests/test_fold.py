@@ -221,3 +221,50 @@ def test_groups_follow_the_order_queries_started_in_not_ended_in() -> None:
         outer.end()
 
     assert [q["sql"] for q in fold(spans)["db_queries"]] == ["SELECT first", "SELECT second"]  # type: ignore[attr-defined]
+
+
+def test_djangos_sqlite_quote_bookkeeping_is_not_the_tests_work() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT id FROM shop_product WHERE id = ?")
+        spans.query("SELECT QUOTE(?), QUOTE(?)")
+        spans.query("SELECT QUOTE(?)")
+        spans.query("SELECT QUOTE(name) FROM shop_product")  # the application's own
+
+    record = fold(spans)
+
+    assert [q["sql"] for q in record["db_queries"]] == [  # type: ignore[attr-defined]
+        "SELECT id FROM shop_product WHERE id = ?",
+        "SELECT QUOTE(name) FROM shop_product",
+    ]
+
+
+def test_a_mock_that_raises_is_not_a_network_call() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        try:
+            with spans.tracer.start_as_current_span(
+                "GET", kind=SpanKind.CLIENT, attributes={"http.url": "https://api.example.com/"}
+            ):
+                exec(
+                    compile(
+                        "raise TimeoutError('mocked')",
+                        "/site-packages/responses/__init__.py",
+                        "exec",
+                    )
+                )
+        except TimeoutError:
+            pass
+        try:
+            with spans.tracer.start_as_current_span(
+                "GET", kind=SpanKind.CLIENT, attributes={"http.url": "http://127.0.0.1:1/"}
+            ):
+                raise ConnectionRefusedError("real")
+        except ConnectionRefusedError:
+            pass
+
+    record = fold(spans)
+
+    assert record["net_mocked_urls"] == ["https://api.example.com/"]
+    assert record["net_urls"] == ["http://127.0.0.1:1/"]
+    assert record["net_error_count"] == 1

@@ -87,7 +87,7 @@ def test_mocked_calls_are_kept_apart_from_real_ones(
 ) -> None:
     pytester.makepyfile(
         f"""
-        import httpx, requests, responses, requests_mock
+        import httpx, pytest, requests, responses, requests_mock
 
         @responses.activate
         def test_responses():
@@ -98,6 +98,18 @@ def test_mocked_calls_are_kept_apart_from_real_ones(
             with requests_mock.Mocker() as mocker:
                 mocker.get("https://api.example.com/quote", text="ok")
                 assert requests.get("https://api.example.com/quote").text == "ok"
+
+        @responses.activate
+        def test_responses_raising():
+            responses.get("https://api.example.com/slow", body=requests.ConnectTimeout("mocked"))
+            with pytest.raises(requests.ConnectTimeout):
+                requests.get("https://api.example.com/slow")
+
+        def test_requests_mock_raising():
+            with requests_mock.Mocker() as mocker:
+                mocker.get("https://api.example.com/slow", exc=requests.ConnectTimeout)
+                with pytest.raises(requests.ConnectTimeout):
+                    requests.get("https://api.example.com/slow")
 
         def test_httpx_mock_transport():
             transport = httpx.MockTransport(lambda request: httpx.Response(200, text="ok"))
@@ -112,18 +124,18 @@ def test_mocked_calls_are_kept_apart_from_real_ones(
         """
     )
 
-    pytester.runpytest("--telemetry").assert_outcomes(passed=4)
+    pytester.runpytest("--telemetry").assert_outcomes(passed=6)
 
     records = records_of()
     assert records["test_responses"]["net_urls"] == []
     assert records["test_responses"]["net_mocked_urls"] == ["https://api.example.com/rates"]
-    # requests-mock swaps Session.send for the one it saw at import; when its pytest plugin
-    # imported it before telemetry started, the mocked call makes no span at all.
+    # requests-mock's pytest plugin imported it before telemetry started: it still counts.
     assert records["test_requests_mock"]["net_urls"] == []
-    assert records["test_requests_mock"]["net_mocked_urls"] in (
-        [],
-        ["https://api.example.com/quote"],
-    )
+    assert records["test_requests_mock"]["net_mocked_urls"] == ["https://api.example.com/quote"]
+    for name in ("test_responses_raising", "test_requests_mock_raising"):
+        assert records[name]["net_urls"] == [], name
+        assert records[name]["net_error_count"] == 0, name
+        assert records[name]["net_mocked_urls"] == ["https://api.example.com/slow"], name
     assert records["test_httpx_mock_transport"]["net_urls"] == []
     assert records["test_real_and_mocked"]["net_urls"] == [f"{http_server}/real"]
 

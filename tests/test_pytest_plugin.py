@@ -412,3 +412,34 @@ def test_a_killed_run_keeps_every_finished_line_intact(pytester: pytest.Pytester
 
     [path] = run_files(pytester.path / ".telemetry")
     assert [r["name"] for r in read_records(path)] == ["test_one", "test_two"]
+
+
+def test_shared_setup_time_is_not_part_of_the_test_that_triggered_it(
+    pytester: pytest.Pytester, records_of: Records
+) -> None:
+    pytester.makepyfile(
+        """
+        import time, pytest
+
+        @pytest.fixture(scope="module")
+        def slow_resource():
+            time.sleep(0.3)
+            yield
+            time.sleep(0.3)
+
+        def test_first(slow_resource):
+            pass
+
+        def test_last(slow_resource):
+            time.sleep(0.05)
+        """
+    )
+
+    pytester.runpytest("--telemetry", "-p", "no:randomly").assert_outcomes(passed=2)
+
+    records = records_of()
+    assert records["test_first"]["test_duration_ms"] < 150
+    assert 50 <= records["test_last"]["test_duration_ms"] < 200
+    # The root still spans the whole protocol: start and end times are the real ones.
+    last = records["test_last"]
+    assert last["end_time"] > last["start_time"]

@@ -278,3 +278,16 @@ SQLISH = st.lists(
 def test_normalizing_sql_like_fragments_is_idempotent(text: str) -> None:
     normalized = normalize_sql(text)
     assert normalize_sql(normalized) == normalized
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ('SAVEPOINT "s140_x73"', "SAVEPOINT ?"),
+        ('RELEASE SAVEPOINT "s140_x73"', "RELEASE SAVEPOINT ?"),
+        ("ROLLBACK TO SAVEPOINT `s140_x1`", "ROLLBACK TO SAVEPOINT ?"),
+        ("savepoint sp_1", "savepoint ?"),
+    ],
+)
+def test_generated_savepoint_names_do_not_split_groups(statement: str, expected: str) -> None:
+    assert normalize_sql(statement) == expected

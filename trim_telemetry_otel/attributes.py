@@ -29,6 +29,8 @@ TEST_FAILURE_TYPE = "trim.test.failure_type"
 TEST_FAILURE_MESSAGE = "trim.test.failure_message"
 TEST_SKIP_REASON = "trim.test.skip_reason"
 RUN_ID = "trim.run.id"
+# Time spent in shared set-up roots while the test was open: not the test's own time.
+TEST_SHARED_SETUP_NS = "trim.test.shared_setup_ns"
 # "test" (the default) or "setup": work done for several tests at once (a session fixture,
 # setUpClass, setUpTestData, creating the test databases) is folded the same way but written to
 # the run's setup file, so that it is neither lost nor charged to whichever test came first.

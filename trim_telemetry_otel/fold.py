@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -10,6 +11,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from . import attributes as attr
+from .mocking import raised_by_mocking_library
 from .schema import SCHEMA_VERSION, STATUSES, DbQuery, NetRequest, Status, TestRecord
 from .sql import normalize_sql
 from .urls import redact_url
@@ -51,7 +53,7 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
         if _first(span_attrs, attr.DB_SYSTEM) is not None:
             db_span_ids.add(span_id)
             # A DB span inside another (an ORM instrumentor over the driver's) is the same query.
-            if parent_id not in db_span_ids:
+            if parent_id not in db_span_ids and not _django_sqlite_bookkeeping(span_attrs):
                 db.add(span, span_attrs)
         elif span.kind is SpanKind.CLIENT and _first(span_attrs, attr.HTTP_URL) is not None:
             http_span_ids.add(span_id)
@@ -77,7 +79,7 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
         "skip_reason": _optional_str(root_attrs, attr.TEST_SKIP_REASON, _MESSAGE_LIMIT),
         "start_time": iso_time(root.start_time),
         "end_time": iso_time(root.end_time),
-        "test_duration_ms": _duration_ms(root),
+        "test_duration_ms": _test_duration_ms(root, root_attrs),
         "trace_id": f"{trace_id:032x}",
         "span_id": f"{root.context.span_id if root.context else 0:016x}",
         "db_queries": db.queries(),
@@ -149,7 +151,8 @@ class _NetFold:
 
     def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
         url = redact_url(str(_first(span_attrs, attr.HTTP_URL)))
-        if span_attrs.get(attr.HTTP_MOCKED):
+        failed = span.status.status_code is StatusCode.ERROR
+        if span_attrs.get(attr.HTTP_MOCKED) or (failed and raised_by_mocking_library(span.events)):
             self.mocked[url] = None
             return
         status_code = _first(span_attrs, attr.HTTP_STATUS_CODE)
@@ -167,7 +170,7 @@ class _NetFold:
             group[1] += duration
         self.count += 1
         self.total_ms += duration
-        if span.status.status_code is StatusCode.ERROR:
+        if failed:
             self.errors += 1
 
     def urls(self) -> list[str]:
@@ -186,6 +189,21 @@ class _NetFold:
         ]
 
 
+# Django's sqlite backend renders connection.queries (DEBUG=True, CaptureQueriesContext,
+# assertNumQueries) by running `SELECT QUOTE(?), QUOTE(?)…` for every query it logs, on the same
+# instrumented connection. That is Django's bookkeeping, not the test's work.
+_DJANGO_SQLITE_QUOTE = re.compile(r"SELECT QUOTE\(\?\)(?:, QUOTE\(\?\))*")
+
+
+def _django_sqlite_bookkeeping(span_attrs: Attributes) -> bool:
+    statement = _first(span_attrs, attr.DB_STATEMENT)
+    return (
+        isinstance(statement, str)
+        and statement.startswith("SELECT QUOTE(")
+        and _DJANGO_SQLITE_QUOTE.fullmatch(statement) is not None
+    )
+
+
 def iso_time(time_ns: int | None) -> str:
     """ISO 8601 in UTC with microseconds, the same width on every line."""
     moment = datetime.fromtimestamp((time_ns or 0) / 1e9, tz=timezone.utc)
@@ -196,6 +214,12 @@ def _duration_ms(span: ReadableSpan) -> float:
     if span.start_time is None or span.end_time is None:
         return 0.0
     return round(max(span.end_time - span.start_time, 0) / 1e6, 3)
+
+
+def _test_duration_ms(root: ReadableSpan, root_attrs: Attributes) -> float:
+    shared = root_attrs.get(attr.TEST_SHARED_SETUP_NS)
+    shared_ms = shared / 1e6 if isinstance(shared, int) else 0.0
+    return round(max(_duration_ms(root) - shared_ms, 0.0), 3)
 
 
 def _status(value: object) -> Status:

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import http.client
 import importlib
 import importlib.util
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.trace import Span, TracerProvider
+from opentelemetry.trace import TracerProvider
 
-from . import attributes as attr
 from .diagnostics import logger
-
-
-def mark_mocked_response(span: Span, request: object, response: object) -> None:
-    """requests' response hook: flag answers that did not come over a real connection.
-
-    The requests span wraps ``Session.send``, so a call answered by ``responses`` or
-    ``requests-mock`` still produces one. Only a response read from a socket has an
-    ``http.client.HTTPResponse`` under urllib3's.
-    """
-    raw = getattr(response, "raw", None)
-    original = getattr(raw, "_original_response", None)
-    if not isinstance(original, http.client.HTTPResponse):
-        span.set_attribute(attr.HTTP_MOCKED, True)
+from .mocking import follow_requests_mock, mark_mocked_response
 
 
 @dataclass(frozen=True)
@@ -70,6 +56,7 @@ def instrument_libraries(provider: TracerProvider) -> tuple[str, ...]:
     with _lock:
         if not _instrumented:
             _instrumented.extend(_install(provider))
+            follow_requests_mock()
         return tuple(_instrumented)
 
 

@@ -69,6 +69,8 @@ class RunningTest:
             attr.CODE_LINE_NUMBER: identity.line,
         }
         attributes.update({key: value for key, value in optional.items() if value is not None})
+        self.kind = kind
+        self.shared_setup_ns = 0
         self.span = tracer.start_span(
             identity.id, context=Context(), kind=SpanKind.INTERNAL, attributes=attributes
         )
@@ -83,6 +85,7 @@ class RunningTest:
             attr.TEST_FAILURE_TYPE: outcome.failure_type,
             attr.TEST_FAILURE_MESSAGE: outcome.failure_message,
             attr.TEST_SKIP_REASON: outcome.skip_reason,
+            attr.TEST_SHARED_SETUP_NS: self.shared_setup_ns or None,
         }
         span.set_attributes({key: value for key, value in values.items() if value is not None})
         if outcome.status in ("failed", "error"):
@@ -92,6 +95,12 @@ class RunningTest:
             span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "pass")
         self._detach()
         span.end()
+
+    def duration_ns(self) -> int:
+        """How long the span lasted; 0 until it has ended."""
+        span = self.span
+        start, end = getattr(span, "start_time", None), getattr(span, "end_time", None)
+        return end - start if start is not None and end is not None else 0
 
     def _detach(self) -> None:
         if self._token is not None:

@@ -31,6 +31,7 @@ class TelemetrySession:
         self._writer = NdjsonWriter(path)
         self._setup_writer = NdjsonWriter(self.setup_path, lazy=True)
         self._closed = False
+        self._current: RunningTest | None = None
         telemetry.processor.attach(self._writer, self._setup_writer)
 
     @classmethod
@@ -48,10 +49,14 @@ class TelemetrySession:
         return cls(run_id, join_run_file(directory, run_id), get_telemetry())
 
     def start_test(self, identity: TestIdentity) -> RunningTest | None:
-        return self._start(identity, attr.KIND_TEST)
+        self._current = self._start(identity, attr.KIND_TEST)
+        return self._current
 
     def start_setup(self, identity: TestIdentity) -> RunningTest | None:
-        """Shared set-up or tear-down work: recorded in the setup file, charged to no test."""
+        """Shared set-up or tear-down work: recorded in the setup file, charged to no test.
+
+        Its time is taken out of the ``test_duration_ms`` of a test it ran inside.
+        """
         return self._start(identity, attr.KIND_SETUP)
 
     def _start(self, identity: TestIdentity, kind: str) -> RunningTest | None:
@@ -66,6 +71,11 @@ class TelemetrySession:
             return
         try:
             test.finish(outcome)
+            current = self._current
+            if test is current:
+                self._current = None
+            elif test.kind == attr.KIND_SETUP and current is not None:
+                current.shared_setup_ns += test.duration_ns()
         except Exception as error:
             self.errors.record("ending a test span", error)
 

@@ -103,6 +103,10 @@ def normalize_sql(statement: str) -> str:
             kind = _WORD
         else:
             kind = _OTHER
+        if kind == _WORD and last.upper() == "SAVEPOINT":
+            # Savepoint names are generated per call (Django: thread id and a counter), so they
+            # would split every group; they carry no value worth keeping either.
+            kind, text = _LITERAL, "?"
         if spaced and last != "(" and text != "," and text != ")":
             parts.append(" " + text)
         else:
