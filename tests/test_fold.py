@@ -268,3 +268,21 @@ def test_a_mock_that_raises_is_not_a_network_call() -> None:
     assert record["net_mocked_urls"] == ["https://api.example.com/"]
     assert record["net_urls"] == ["http://127.0.0.1:1/"]
     assert record["net_error_count"] == 1
+
+
+def test_repeated_transaction_control_is_not_a_duplicate_query() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        for _ in range(3):
+            spans.query('SAVEPOINT "s1_x1"')
+            spans.query("SELECT 1")
+            spans.query('RELEASE SAVEPOINT "s1_x1"')
+
+    record = fold(spans)
+
+    assert record["db_duplicate_count"] == 2  # the SELECT's repeats only
+    assert [(q["sql"], q["count"]) for q in record["db_queries"]] == [  # type: ignore[attr-defined]
+        ("SAVEPOINT ?", 3),
+        ("SELECT ?", 3),
+        ("RELEASE SAVEPOINT ?", 3),
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,12 +13,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 from . import attributes as attr
 from .mocking import raised_by_mocking_library
 from .schema import SCHEMA_VERSION, STATUSES, DbQuery, NetRequest, Status, TestRecord
-from .sql import normalize_sql
+from .sql import is_transaction_control, normalize_sql
 from .urls import redact_url
 
 _MESSAGE_LIMIT = 2000
 
 Attributes = Mapping[str, Any]
+_NO_ATTRIBUTES: Attributes = {}
 
 
 def is_test_root(span: ReadableSpan) -> bool:
@@ -46,16 +47,22 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
     net = _NetFold()
     db_span_ids: set[int] = set()
     http_span_ids: set[int] = set()
+    # This loop runs for every span of every test: attributes are read once each, through the
+    # mapping's own get, and durations stay integer nanoseconds until the record is built.
     for span in own:
-        span_attrs: Attributes = span.attributes or {}
-        parent_id = span.parent.span_id if span.parent else None
-        span_id = span.context.span_id if span.context else 0
-        if _first(span_attrs, attr.DB_SYSTEM) is not None:
+        span_attrs: Attributes = span.attributes or _NO_ATTRIBUTES
+        get = span_attrs.get
+        parent = span.parent
+        parent_id = parent.span_id if parent is not None else None
+        span_id = span.context.span_id if span.context is not None else 0
+        system = _either(get, attr.DB_SYSTEM)
+        if system is not None:
             db_span_ids.add(span_id)
+            statement = _either(get, attr.DB_STATEMENT)
             # A DB span inside another (an ORM instrumentor over the driver's) is the same query.
-            if parent_id not in db_span_ids and not _django_sqlite_bookkeeping(span_attrs):
-                db.add(span, span_attrs)
-        elif span.kind is SpanKind.CLIENT and _first(span_attrs, attr.HTTP_URL) is not None:
+            if parent_id not in db_span_ids and not _django_sqlite_bookkeeping(statement):
+                db.add(span, str(system), statement, _either(get, attr.DB_NAME))
+        elif span.kind is SpanKind.CLIENT and _either(get, attr.HTTP_URL) is not None:
             http_span_ids.add(span_id)
             # requests suppresses urllib3 for its own calls, but other client stacks may not.
             if parent_id not in http_span_ids:
@@ -86,12 +93,12 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
         "db_query_count": db.count,
         "db_duplicate_count": db.duplicates(),
         "db_error_count": db.errors,
-        "db_total_duration_ms": round(db.total_ms, 3),
+        "db_total_duration_ms": _ms(db.total_ns),
         "net_urls": net.urls(),
         "net_requests": net.requests(),
         "net_request_count": net.count,
         "net_error_count": net.errors,
-        "net_total_duration_ms": round(net.total_ms, 3),
+        "net_total_duration_ms": _ms(net.total_ns),
         "net_mocked_urls": list(net.mocked),
     }
     return record
@@ -99,21 +106,16 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
 
 class _DbFold:
     def __init__(self) -> None:
-        self.groups: dict[tuple[str, str | None, str | None], list[float]] = {}
+        self.groups: dict[tuple[str, str, str | None], list[int]] = {}  # key -> [count, ns]
         self.count = 0
         self.errors = 0
-        self.total_ms = 0.0
+        self.total_ns = 0
 
-    def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
-        statement = _first(span_attrs, attr.DB_STATEMENT)
+    def add(self, span: ReadableSpan, system: str, statement: object, name: object) -> None:
         # Without statement text the span name (the SQL verb) is all there is to group by.
         sql = normalize_sql(str(statement)) if statement is not None else span.name
-        key = (
-            sql,
-            _optional_first(span_attrs, attr.DB_SYSTEM),
-            _optional_first(span_attrs, attr.DB_NAME),
-        )
-        duration = _duration_ms(span)
+        key = (sql, system, None if name is None else str(name))
+        duration = _duration_ns(span)
         group = self.groups.get(key)
         if group is None:
             self.groups[key] = [1, duration]
@@ -121,7 +123,7 @@ class _DbFold:
             group[0] += 1
             group[1] += duration
         self.count += 1
-        self.total_ms += duration
+        self.total_ns += duration
         if span.status.status_code is StatusCode.ERROR:
             self.errors += 1
 
@@ -129,8 +131,8 @@ class _DbFold:
         return [
             {
                 "sql": sql,
-                "count": int(count),
-                "total_duration_ms": round(total, 3),
+                "count": count,
+                "total_duration_ms": _ms(total),
                 "db_system": system,
                 "db_name": name,
             }
@@ -138,30 +140,36 @@ class _DbFold:
         ]
 
     def duplicates(self) -> int:
-        return sum(int(count) - 1 for count, _ in self.groups.values())
+        return sum(
+            count - 1
+            for (sql, _, _), (count, _) in self.groups.items()
+            if not is_transaction_control(sql)
+        )
 
 
 class _NetFold:
     def __init__(self) -> None:
-        self.groups: dict[tuple[str | None, str, int | None], list[float]] = {}
+        self.groups: dict[tuple[str | None, str, int | None], list[int]] = {}  # -> [count, ns]
         self.mocked: dict[str, None] = {}  # an ordered set
         self.count = 0
         self.errors = 0
-        self.total_ms = 0.0
+        self.total_ns = 0
 
     def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
-        url = redact_url(str(_first(span_attrs, attr.HTTP_URL)))
+        get = span_attrs.get
+        url = redact_url(str(_either(get, attr.HTTP_URL)))
         failed = span.status.status_code is StatusCode.ERROR
         if span_attrs.get(attr.HTTP_MOCKED) or (failed and raised_by_mocking_library(span.events)):
             self.mocked[url] = None
             return
-        status_code = _first(span_attrs, attr.HTTP_STATUS_CODE)
+        status_code = _either(get, attr.HTTP_STATUS_CODE)
+        method = _either(get, attr.HTTP_METHOD)
         key = (
-            _optional_first(span_attrs, attr.HTTP_METHOD),
+            None if method is None else str(method),
             url,
             int(status_code) if isinstance(status_code, int) else None,
         )
-        duration = _duration_ms(span)
+        duration = _duration_ns(span)
         group = self.groups.get(key)
         if group is None:
             self.groups[key] = [1, duration]
@@ -169,7 +177,7 @@ class _NetFold:
             group[0] += 1
             group[1] += duration
         self.count += 1
-        self.total_ms += duration
+        self.total_ns += duration
         if failed:
             self.errors += 1
 
@@ -182,8 +190,8 @@ class _NetFold:
                 "method": method,
                 "url": url,
                 "status_code": status_code,
-                "count": int(count),
-                "total_duration_ms": round(total, 3),
+                "count": count,
+                "total_duration_ms": _ms(total),
             }
             for (method, url, status_code), (count, total) in self.groups.items()
         ]
@@ -195,8 +203,7 @@ class _NetFold:
 _DJANGO_SQLITE_QUOTE = re.compile(r"SELECT QUOTE\(\?\)(?:, QUOTE\(\?\))*")
 
 
-def _django_sqlite_bookkeeping(span_attrs: Attributes) -> bool:
-    statement = _first(span_attrs, attr.DB_STATEMENT)
+def _django_sqlite_bookkeeping(statement: object) -> bool:
     return (
         isinstance(statement, str)
         and statement.startswith("SELECT QUOTE(")
@@ -210,16 +217,23 @@ def iso_time(time_ns: int | None) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def _duration_ms(span: ReadableSpan) -> float:
-    if span.start_time is None or span.end_time is None:
-        return 0.0
-    return round(max(span.end_time - span.start_time, 0) / 1e6, 3)
+def _duration_ns(span: ReadableSpan) -> int:
+    start, end = span.start_time, span.end_time
+    return end - start if start is not None and end is not None and end > start else 0
+
+
+def _ms(nanoseconds: int) -> float:
+    return round(nanoseconds / 1e6, 3)
+
+
+def _either(get: Callable[[str], Any], names: tuple[str, str]) -> Any:
+    value = get(names[0])
+    return value if value is not None else get(names[1])
 
 
 def _test_duration_ms(root: ReadableSpan, root_attrs: Attributes) -> float:
     shared = root_attrs.get(attr.TEST_SHARED_SETUP_NS)
-    shared_ms = shared / 1e6 if isinstance(shared, int) else 0.0
-    return round(max(_duration_ms(root) - shared_ms, 0.0), 3)
+    return _ms(max(_duration_ns(root) - (shared if isinstance(shared, int) else 0), 0))
 
 
 def _status(value: object) -> Status:
@@ -228,19 +242,6 @@ def _status(value: object) -> Status:
             return status
     # A root span that ended without an outcome (the runner died mid-test) did not pass.
     return "error"
-
-
-def _first(span_attrs: Attributes, names: tuple[str, ...]) -> Any:
-    for name in names:
-        value = span_attrs.get(name)
-        if value is not None:
-            return value
-    return None
-
-
-def _optional_first(span_attrs: Attributes, names: tuple[str, ...]) -> str | None:
-    value = _first(span_attrs, names)
-    return None if value is None else str(value)
 
 
 def _optional_str(span_attrs: Attributes, name: str, limit: int | None = None) -> str | None:

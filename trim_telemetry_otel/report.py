@@ -19,6 +19,7 @@ from typing import Any
 
 from .schema import STATUSES
 from .settings import DEFAULT_DIR, DIR_ENV
+from .sql import is_transaction_control
 
 Record = dict[str, Any]
 
@@ -102,11 +103,12 @@ def summarise(records: Iterable[Record], top: int = 5, min_repeats: int = 3) -> 
         summary.slowest.append((duration, test_id))
         summary.most_queries.append((int(record.get("db_query_count") or 0), test_id))
         for query in record.get("db_queries") or []:
-            if int(query.get("count", 0)) >= min_repeats:
+            sql = str(query.get("sql"))
+            if int(query.get("count", 0)) >= min_repeats and not is_transaction_control(sql):
                 summary.repeated.append(
                     RepeatedQuery(
                         test_id,
-                        str(query.get("sql")),
+                        sql,
                         int(query["count"]),
                         float(query.get("total_duration_ms") or 0),
                     )
