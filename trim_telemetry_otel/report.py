@@ -146,11 +146,17 @@ def render(summary: Summary, source: Path, top: int = 5) -> str:
         lines += [f"  {count:10d}     {test}" for count, test in summary.most_queries if count]
     if summary.repeated:
         lines.append("repeated queries, N+1 suspects:")
-        lines += [f"  {r.count:6d}x  {r.test_id}\n           {r.sql}" for r in summary.repeated]
+        lines += [
+            f"  {r.count:6d}x  {r.test_id}\n           {_shorten(r.sql)}" for r in summary.repeated
+        ]
     if summary.network_tests:
         lines.append("tests that used the real network:")
         lines += [f"  {test}: {', '.join(urls)}" for test, urls in summary.network_tests[:top]]
     return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def main(argv: list[str] | None = None) -> int:
