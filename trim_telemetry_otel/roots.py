@@ -76,7 +76,8 @@ class RunningTest:
         )
         self._token: object | None = context.attach(trace.set_span_in_context(self.span))
 
-    def finish(self, outcome: TestOutcome) -> None:
+    def finish(self, outcome: TestOutcome, end_time: int | None = None) -> None:
+        """End the test's span with its outcome; ``end_time`` (ns) when it ended earlier."""
         span = self.span
         values = {
             attr.TEST_STATUS: outcome.status,
@@ -93,8 +94,8 @@ class RunningTest:
             span.set_status(Status(StatusCode.ERROR, outcome.failure_message))
         elif outcome.status == "passed":
             span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "pass")
-        self._detach()
-        span.end()
+        self.detach()
+        span.end(end_time)
 
     def duration_ns(self) -> int:
         """How long the span lasted; 0 until it has ended."""
@@ -102,7 +103,12 @@ class RunningTest:
         start, end = getattr(span, "start_time", None), getattr(span, "end_time", None)
         return end - start if start is not None and end is not None else 0
 
-    def _detach(self) -> None:
+    def detach(self) -> None:
+        """Stop charging new spans to this test; its span stays open until :meth:`finish`.
+
+        The unittest runners call it at ``stopTest``: Django reports errors of its per-test
+        transaction tear-down after that, and the record must still carry them.
+        """
         if self._token is not None:
             token, self._token = self._token, None
             # A test that attached a context and never detached it makes this log an error; the

@@ -1,0 +1,44 @@
+"""``python -m trim_telemetry_otel.django [test args]``: ``manage.py test`` with telemetry.
+
+Needs ``DJANGO_SETTINGS_MODULE`` (or ``--settings``); every option of ``manage.py test`` works,
+plus ``--telemetry-dir DIR``. Exits as ``manage.py test`` does (1 when a test failed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PROG = f"{os.path.basename(sys.executable)} -m trim_telemetry_otel.django"
+RUNNER = "trim_telemetry_otel.django.TelemetryTestRunner"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if not os.environ.get("DJANGO_SETTINGS_MODULE") and not any(
+        arg.startswith("--settings") for arg in args
+    ):
+        sys.stderr.write(
+            f"{PROG}: error: DJANGO_SETTINGS_MODULE is not set: name your settings module, e.g.\n"
+            f"  DJANGO_SETTINGS_MODULE=mysite.settings {PROG} [test args]\n"
+        )
+        sys.exit(2)
+
+    from ..provider import get_telemetry
+    from ..settings import EnvSettings, SettingsError
+
+    try:
+        enabled = EnvSettings.read().enabled
+    except SettingsError as error:
+        sys.stderr.write(f"{PROG}: error: {error}\n")
+        sys.exit(2)
+    if enabled is not False:
+        get_telemetry()  # instrument before django.setup() imports the apps
+
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([PROG, "test", f"--testrunner={RUNNER}", *args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""``TelemetryTestRunner``: unittest's TextTestRunner, writing one NDJSON record per test."""
+
+from __future__ import annotations
+
+import os
+import unittest
+from pathlib import Path
+from typing import Any, cast
+
+from ..session import TelemetrySession
+from ..settings import DEFAULT_DIR, EnvSettings
+from .result import telemetry_result_class
+from .suite import adopt
+
+
+class TelemetryTestRunner(unittest.TextTestRunner):
+    """A ``TextTestRunner`` whose results record every test; its output stays the same.
+
+    Use it as ``unittest.main(testRunner=TelemetryTestRunner)``. Each run writes a new run file in
+    ``telemetry_dir`` (else ``$TRIM_TELEMETRY_DIR``, else ``./.telemetry``) and adds one line
+    naming it after unittest's summary. ``TRIM_TELEMETRY=0`` turns telemetry off.
+    """
+
+    def __init__(
+        self, *args: Any, telemetry_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.telemetry_dir = Path(telemetry_dir) if telemetry_dir is not None else None
+
+    def run(self, test: unittest.TestSuite | unittest.TestCase) -> unittest.TextTestResult:
+        session = start_session(self.telemetry_dir)
+        if session is None:
+            return super().run(test)
+        plain = self.resultclass
+        base = cast("type[unittest.TestResult]", plain)
+        self.resultclass = telemetry_result_class(base, session)  # type: ignore[assignment]
+        try:
+            result = super().run(adopt(test))
+            self.stream.writeln(f"Telemetry: {session.summary()}")
+            return result
+        finally:
+            self.resultclass = plain
+            session.close()
+
+
+def start_session(directory: Path | None) -> TelemetrySession | None:
+    """A new run as the environment configures it; ``None`` when ``TRIM_TELEMETRY`` is off.
+
+    Raises :class:`~trim_telemetry_otel.settings.SettingsError` for a bad environment value and
+    ``OSError`` when the run file cannot be created.
+    """
+    env = EnvSettings.read()
+    if env.enabled is False:
+        return None
+    return TelemetrySession.start(directory or env.directory or Path(DEFAULT_DIR), env.run_id)
