@@ -105,7 +105,10 @@ class TelemetrySession:
 
 
 def _shown(path: Path) -> str:
+    """Relative to the working directory when below it, else absolute."""
+    absolute = os.path.abspath(path)
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(absolute)
     except ValueError:  # another drive on Windows
-        return str(path)
+        return absolute
+    return absolute if relative.startswith(os.pardir) else relative
