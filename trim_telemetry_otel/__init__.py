@@ -2,6 +2,10 @@
 
 The public API is small; the runners (``trim_telemetry_otel.pytest``, ``.unittest``, ``.django``)
 are imported on their own so that this package never needs Django.
+
+PYTEST_DONT_REWRITE: under ``opentelemetry-instrument`` the configurator imports this package
+before pytest loads it as a plugin; it has no test assertions to rewrite, and the marker keeps
+pytest from warning that it cannot.
 """
 
 from __future__ import annotations

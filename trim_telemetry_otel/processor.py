@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from . import attributes as attr
 from .diagnostics import InternalErrors
 from .fold import fold_test, is_setup_root, is_test_root
 from .schema import TestRecord
@@ -26,7 +27,14 @@ class FoldingSpanProcessor(SpanProcessor):
 
     Processors cannot be removed from a TracerProvider, so one instance lives as long as the process
     and sessions come and go through :meth:`attach` / :meth:`detach`.
+
+    Every span of a running test also gets the run id (``trim.run.id``) when it starts, so that
+    whatever receives the raw spans (an OTLP collector) can join them to the run's records.
     """
+
+    #: Set for good once a run attaches to a processor in this process: from then on one of our
+    #: runners writes this process's records, and the ``trim_ndjson`` exporter stands down.
+    attached_in_process: ClassVar[bool] = False
 
     def __init__(
         self, sink: RecordSink | None = None, setup_sink: RecordSink | None = None
@@ -34,12 +42,15 @@ class FoldingSpanProcessor(SpanProcessor):
         self._sink = sink
         self._setup_sink = setup_sink
         self._open: dict[int, list[ReadableSpan]] = {}
+        self._run_ids: dict[int, str] = {}
         self.errors = InternalErrors()
         self.records_written = 0
 
     def attach(self, sink: RecordSink, setup_sink: RecordSink | None = None) -> None:
         """Send test records to ``sink`` and shared set-up records to ``setup_sink``."""
+        FoldingSpanProcessor.attached_in_process = True
         self._open.clear()
+        self._run_ids.clear()
         self.records_written = 0
         self.errors = InternalErrors()
         self._setup_sink = setup_sink
@@ -49,6 +60,7 @@ class FoldingSpanProcessor(SpanProcessor):
         self._sink = None
         self._setup_sink = None
         self._open.clear()
+        self._run_ids.clear()
 
     @property
     def open_tests(self) -> int:
@@ -56,12 +68,21 @@ class FoldingSpanProcessor(SpanProcessor):
         return len(self._open)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        # Children are the hot path: one attribute check and out.
-        if span.parent is not None or self._sink is None:
+        if span.parent is not None:
+            # Children are the hot path: one dict lookup, and the run id for those of a test.
+            run_id = self._run_ids.get(span.context.trace_id)
+            if run_id is not None:
+                span.set_attribute(attr.RUN_ID, run_id)
+            return
+        if self._sink is None:
             return
         try:
             if is_test_root(span):
-                self._open[span.context.trace_id] = []
+                trace_id = span.context.trace_id
+                self._open[trace_id] = []
+                run = (span.attributes or {}).get(attr.RUN_ID)
+                if run:
+                    self._run_ids[trace_id] = str(run)
         except Exception as error:  # never into the test
             self.errors.record("on_start", error)
 
@@ -78,6 +99,7 @@ class FoldingSpanProcessor(SpanProcessor):
         children = self._open.pop(context.trace_id, None)
         if children is None:
             return
+        self._run_ids.pop(context.trace_id, None)
         try:
             if is_setup_root(span):
                 setup_sink = self._setup_sink

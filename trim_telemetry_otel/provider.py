@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -22,11 +23,13 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from . import attributes as attr
+from .diagnostics import logger
+from .forwarding import Forwarding, start_forwarding
 from .instrumentation import instrument_libraries
 from .processor import FoldingSpanProcessor
 
 TRACER_NAME = "trim_telemetry_otel"
-DEFAULT_SERVICE_NAME = "trim-telemetry-otel"
+DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
 
 
 class TestRootSampler(Sampler):
@@ -61,22 +64,36 @@ class Telemetry:
     tracer: trace.Tracer
     instrumented: tuple[str, ...]
     owns_provider: bool
+    forwarding: Forwarding | None = None  # to an OTLP collector, when asked for
 
 
 _lock = threading.Lock()
 _telemetry: Telemetry | None = None
+_built_with_endpoint: str | None = None
 
 
-def get_telemetry() -> Telemetry:
-    """Build the pipeline on first use and return the same one for the life of the process."""
-    global _telemetry
+def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
+    """Build the pipeline on first use and return the same one for the life of the process.
+
+    ``otlp_endpoint`` (pytest's ``--telemetry-otlp``) forwards the spans to that collector
+    whatever the environment says. Forwarding is settled when the pipeline is built: a runner
+    passes it on its first call, before it starts a session.
+    """
+    global _telemetry, _built_with_endpoint
     with _lock:
         if _telemetry is None:
-            _telemetry = _build()
+            _telemetry = _build(otlp_endpoint)
+            _built_with_endpoint = otlp_endpoint
+        elif otlp_endpoint is not None and otlp_endpoint != _built_with_endpoint:
+            logger.warning(
+                "trim-telemetry-otel: OTLP endpoint %s ignored: this process's telemetry pipeline "
+                "was set up already",
+                otlp_endpoint,
+            )
         return _telemetry
 
 
-def _build() -> Telemetry:
+def _build(otlp_endpoint: str | None) -> Telemetry:
     processor = FoldingSpanProcessor()
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
@@ -90,12 +107,35 @@ def _build() -> Telemetry:
         # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
         # leaves ours usable: every instrumentor below is given it by hand.
     provider.add_span_processor(processor)
+    forwarding = None
+    if owns:
+        forwarding = start_forwarding(provider, os.environ, otlp_endpoint)
+    elif otlp_endpoint is not None:
+        # Whoever set up the provider (opentelemetry-instrument) set up its exporters too, from
+        # OTEL_TRACES_EXPORTER: a second OTLP exporter would send every span twice.
+        logger.warning(
+            "trim-telemetry-otel: OTLP endpoint %s ignored: the tracer provider of this process "
+            "was set up by someone else (opentelemetry-instrument?), whose exporters send the "
+            "spans (OTEL_TRACES_EXPORTER=otlp,...)",
+            otlp_endpoint,
+        )
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
-    return Telemetry(provider, processor, tracer, instrumented, owns)
+    return Telemetry(provider, processor, tracer, instrumented, owns, forwarding)
 
 
 def _resource() -> Resource:
-    resource_env = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    explicit = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in resource_env
-    return Resource.create({} if explicit else {SERVICE_NAME: DEFAULT_SERVICE_NAME})
+    """OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, else service.name ``<directory>-tests``."""
+    resource = Resource.create()
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: default_service_name()}))
+    return resource
+
+
+def default_service_name() -> str:
+    """``shop-tests`` for a suite run in ``.../shop``: a backend tells projects apart by it."""
+    try:
+        name = Path.cwd().name
+    except OSError:  # the working directory was removed
+        name = ""
+    return f"{name}-tests" if name else DEFAULT_SERVICE_NAME

@@ -96,6 +96,24 @@ class TelemetrySession:
             text += f" ({errors} telemetry errors, see the log)"
         return text
 
+    def report_lines(self) -> list[str]:
+        """What a runner prints at the end of a run: the records line, then forwarding's.
+
+        Sends the spans still queued for the collector first, within a time budget. A runner that
+        prints these lines also says any forwarding failure here, once, instead of in the log.
+        """
+        lines = [self.summary()]
+        forwarding = self.telemetry.forwarding
+        if forwarding is not None:
+            forwarding.flush()
+            lines.append(forwarding.summary())
+        return lines
+
+    def report_forwarding_at_the_end(self) -> None:
+        """Leave a forwarding failure to :meth:`report_lines` rather than the log."""
+        if self.telemetry.forwarding is not None:
+            self.telemetry.forwarding.log_failure = False
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

@@ -65,6 +65,7 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
                 self.telemetry = TelemetrySession.start(self.telemetry_dir, self._run_id)
             except OSError as error:
                 raise CommandError(f"telemetry: cannot create the run file: {error}") from None
+            self.telemetry.report_forwarding_at_the_end()
             psycopg.trace_django_connections(self.telemetry)
             parallel.share_with_workers(self.telemetry)
         super().setup_test_environment(**kwargs)
@@ -105,7 +106,8 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
     def teardown_test_environment(self, **kwargs: Any) -> None:
         super().teardown_test_environment(**kwargs)
         if self.telemetry is not None:
-            self.log(f"Telemetry: {self.telemetry.summary()}")
+            for line in self.telemetry.report_lines():
+                self.log(f"Telemetry: {line}")
             self.telemetry.close()
             parallel.share_with_workers(None)
 

@@ -1,7 +1,9 @@
 """pytest plugin: ``pytest --telemetry`` writes one NDJSON record per test.
 
 Registered through the ``pytest11`` entry point; it only adds options until telemetry is switched
-on (``--telemetry``, the ``telemetry`` ini option or ``TRIM_TELEMETRY=1``).
+on (``--telemetry`` or ``--telemetry-otlp``, the ``telemetry`` ini option, ``TRIM_TELEMETRY=1``, or
+``trim_ndjson`` named in ``OTEL_TRACES_EXPORTER``: asking for the records' exporter asks for the
+records). ``TRIM_TELEMETRY=0`` keeps it off whatever the ini file and OTEL_TRACES_EXPORTER say.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from ..exporter import EXPORTER_NAME
+from ..forwarding import traces_exporter_names
+from ..provider import get_telemetry
 from ..roots import RunningTest, TestIdentity, TestOutcome
 from ..session import TelemetrySession
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
@@ -38,6 +43,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"directory for run files (default: <rootdir>/{DEFAULT_DIR}; "
         "also: ini 'telemetry_dir', env TRIM_TELEMETRY_DIR).",
     )
+    group.addoption(
+        "--telemetry-otlp",
+        metavar="ENDPOINT",
+        default=None,
+        help="also forward the raw spans to this OTLP collector, e.g. http://localhost:4317 "
+        "(implies --telemetry; protocol from OTEL_EXPORTER_OTLP_PROTOCOL, default grpc). "
+        "Also: the standard OTEL_EXPORTER_OTLP_* and OTEL_TRACES_EXPORTER variables.",
+    )
     parser.addini("telemetry", type="bool", default=False, help="switch per-test telemetry on")
     parser.addini("telemetry_dir", default="", help="directory for telemetry run files")
 
@@ -48,12 +61,18 @@ def pytest_configure(config: pytest.Config) -> None:
         env = EnvSettings.read()
     except SettingsError as error:
         raise pytest.UsageError(str(error)) from None
-    enabled = config.getoption("telemetry")
+    otlp_endpoint: str | None = config.getoption("telemetry_otlp")
+    enabled = config.getoption("telemetry") or (True if otlp_endpoint else None)
     if enabled is None:
-        enabled = env.enabled if env.enabled is not None else config.getini("telemetry")
+        if env.enabled is not None:
+            enabled = env.enabled
+        else:
+            exporters = traces_exporter_names(os.environ) or []
+            enabled = config.getini("telemetry") or EXPORTER_NAME in exporters
     if not enabled or config.getoption("collectonly"):
         return
 
+    get_telemetry(otlp_endpoint)  # the pipeline, forwarding included, before the session starts
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _RUN_ID_KEY in workerinput:
         # An xdist worker: write into the run file its controller created.
@@ -88,6 +107,9 @@ class TelemetryPlugin:
     def __init__(self, config: pytest.Config, session: TelemetrySession) -> None:
         self.config = config
         self.session = session
+        if not hasattr(config, "workerinput"):
+            session.report_forwarding_at_the_end()  # the terminal summary says it, once
+        self._report: list[str] = []
         self._phases: list[PhaseReport] = []
         self._teardowns: dict[int, RunningTest | None] = {}
 
@@ -163,10 +185,15 @@ class TelemetryPlugin:
             line=code.co_firstlineno if code is not None else None,
         )
 
+    def pytest_sessionfinish(self) -> None:
+        # Every test and fixture has ended: send the spans still queued, within a time budget.
+        self._report = self.session.report_lines()
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not hasattr(self.config, "workerinput"):
             terminalreporter.write_sep("-", "telemetry")
-            terminalreporter.write_line(self.session.summary())
+            for line in self._report or self.session.report_lines():
+                terminalreporter.write_line(line)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()

@@ -34,9 +34,11 @@ class TelemetryTestRunner(unittest.TextTestRunner):
         plain = self.resultclass
         base = cast("type[unittest.TestResult]", plain)
         self.resultclass = telemetry_result_class(base, session)  # type: ignore[assignment]
+        session.report_forwarding_at_the_end()
         try:
             result = super().run(adopt(test))
-            self.stream.writeln(f"Telemetry: {session.summary()}")
+            for line in session.report_lines():
+                self.stream.writeln(f"Telemetry: {line}")
             return result
         finally:
             self.resultclass = plain
