@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
@@ -61,12 +61,12 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
             statement = _either(get, attr.DB_STATEMENT)
             # A DB span inside another (an ORM instrumentor over the driver's) is the same query.
             if parent_id not in db_span_ids and not _django_sqlite_bookkeeping(statement):
-                db.add(span, str(system), statement, _either(get, attr.DB_NAME))
+                db.add_query(span, str(system), statement, _either(get, attr.DB_NAME))
         elif span.kind is SpanKind.CLIENT and _either(get, attr.HTTP_URL) is not None:
             http_span_ids.add(span_id)
             # requests suppresses urllib3 for its own calls, but other client stacks may not.
             if parent_id not in http_span_ids:
-                net.add(span, span_attrs)
+                net.add_call(span, span_attrs)
 
     status = root_attrs.get(attr.TEST_STATUS)
     record: TestRecord = {
@@ -104,17 +104,19 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
     return record
 
 
-class _DbFold:
+K = TypeVar("K", bound=tuple[object, ...])
+
+
+class _Tally(Generic[K]):
+    """Spans grouped by a key in first-seen order: how many, how long, how many failed."""
+
     def __init__(self) -> None:
-        self.groups: dict[tuple[str, str, str | None], list[int]] = {}  # key -> [count, ns]
+        self.groups: dict[K, list[int]] = {}  # key -> [count, nanoseconds]
         self.count = 0
         self.errors = 0
         self.total_ns = 0
 
-    def add(self, span: ReadableSpan, system: str, statement: object, name: object) -> None:
-        # Without statement text the span name (the SQL verb) is all there is to group by.
-        sql = normalize_sql(str(statement)) if statement is not None else span.name
-        key = (sql, system, None if name is None else str(name))
+    def add(self, key: K, span: ReadableSpan, failed: bool) -> None:
         duration = _duration_ns(span)
         group = self.groups.get(key)
         if group is None:
@@ -124,8 +126,16 @@ class _DbFold:
             group[1] += duration
         self.count += 1
         self.total_ns += duration
-        if span.status.status_code is StatusCode.ERROR:
+        if failed:
             self.errors += 1
+
+
+class _DbFold(_Tally[tuple[str, str, "str | None"]]):
+    def add_query(self, span: ReadableSpan, system: str, statement: object, name: object) -> None:
+        # Without statement text the span name (the SQL verb) is all there is to group by.
+        sql = normalize_sql(str(statement)) if statement is not None else span.name
+        key = (sql, system, None if name is None else str(name))
+        self.add(key, span, span.status.status_code is StatusCode.ERROR)
 
     def queries(self) -> list[DbQuery]:
         return [
@@ -147,19 +157,16 @@ class _DbFold:
         )
 
 
-class _NetFold:
+class _NetFold(_Tally[tuple["str | None", str, "int | None"]]):
     def __init__(self) -> None:
-        self.groups: dict[tuple[str | None, str, int | None], list[int]] = {}  # -> [count, ns]
+        super().__init__()
         self.mocked: dict[str, None] = {}  # an ordered set
-        self.count = 0
-        self.errors = 0
-        self.total_ns = 0
 
-    def add(self, span: ReadableSpan, span_attrs: Attributes) -> None:
+    def add_call(self, span: ReadableSpan, span_attrs: Attributes) -> None:
         get = span_attrs.get
         url = redact_url(str(_either(get, attr.HTTP_URL)))
         failed = span.status.status_code is StatusCode.ERROR
-        if span_attrs.get(attr.HTTP_MOCKED) or (failed and raised_by_mocking_library(span.events)):
+        if get(attr.HTTP_MOCKED) or (failed and raised_by_mocking_library(span.events)):
             self.mocked[url] = None
             return
         status_code = _either(get, attr.HTTP_STATUS_CODE)
@@ -169,17 +176,7 @@ class _NetFold:
             url,
             int(status_code) if isinstance(status_code, int) else None,
         )
-        duration = _duration_ns(span)
-        group = self.groups.get(key)
-        if group is None:
-            self.groups[key] = [1, duration]
-        else:
-            group[0] += 1
-            group[1] += duration
-        self.count += 1
-        self.total_ns += duration
-        if failed:
-            self.errors += 1
+        self.add(key, span, failed)
 
     def urls(self) -> list[str]:
         return list(dict.fromkeys(url for _, url, _ in self.groups))
