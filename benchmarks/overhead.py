@@ -5,8 +5,10 @@
 1. suite: a generated DB-heavy pytest suite (sqlite, ``--tests`` tests of ``--queries`` queries),
    run plain, at the OpenTelemetry floor (stock instrumentors + a root span per test, no
    processor: what any span-based tool must pay) and with ``--telemetry``. Best of ``--rounds``.
-2. processor: the folding processor's own cost per child span and per test (fold + write).
-3. memory: ``--memory-tests`` tests through the real pipeline; traced memory after 10 % and after
+2. django: the example shop's suite (Django + DRF, SQLite) under Django's runner, plain and with
+   telemetry, compared on the runner's own "Ran N tests in" time (start-up left out).
+3. processor: the folding processor's own cost per child span and per test (fold + write).
+4. memory: ``--memory-tests`` tests through the real pipeline; traced memory after 10 % and after
    100 % of them, and the growth in between (flat: a few bytes per thousand tests, the caches).
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -94,6 +97,43 @@ def bench_suite(tests: int, queries: int, rounds: int) -> None:
     print(f"  ratio telemetry/floor  {best['telemetry'] / best['floor']:.2f}x")
     extra = (best["telemetry"] - best["floor"]) / total_queries * 1e6
     print(f"  telemetry above the floor: {extra:.1f} us per query")
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example"
+_RAN = re.compile(r"Ran (\d+) tests? in ([\d.]+)s")
+
+
+def django_test_seconds(*args: str) -> tuple[int, float]:
+    """The example shop's suite under Django's runner: (tests, the runner's own 'Ran … in' time)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the embedded SQLite
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test", "--noinput", *args],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = _RAN.search(done.stderr)
+    if match is None:
+        raise RuntimeError(f"no 'Ran N tests' line:\n{done.stderr[-2000:]}")
+    return int(match.group(1)), float(match.group(2))
+
+
+def bench_django(rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = "--testrunner=trim_telemetry_otel.django.TelemetryTestRunner"
+        best = {"plain": float("inf"), "telemetry": float("inf")}
+        tests = 0
+        for _ in range(rounds):
+            tests, seconds = django_test_seconds()
+            best["plain"] = min(best["plain"], seconds)
+            _, seconds = django_test_seconds(runner, f"--telemetry-dir={tmp}")
+            best["telemetry"] = min(best["telemetry"], seconds)
+    print(f"django: the example shop's suite ({tests} tests, SQLite), Django's own test time")
+    for name, seconds in best.items():
+        print(f"  {name:10s} {seconds:7.3f} s")
+    print(f"  ratio telemetry/plain  {best['telemetry'] / best['plain']:.2f}x")
 
 
 def bench_processor(tests: int = 2000, children: int = 20) -> None:
@@ -189,6 +229,7 @@ def main() -> None:
     parser.add_argument("--memory-tests", type=int, default=100_000)
     args = parser.parse_args()
     bench_suite(args.tests, args.queries, args.rounds)
+    bench_django(max(args.rounds, 5))
     bench_processor()
     bench_memory(args.memory_tests)
 
