@@ -17,6 +17,16 @@ class RecordSink(Protocol):
     def write(self, record: TestRecord) -> None: ...
 
 
+class _OpenTest:
+    """A running test: its run id and the child spans that ended so far."""
+
+    __slots__ = ("children", "run_id")
+
+    def __init__(self, run_id: str | None) -> None:
+        self.run_id = run_id
+        self.children: list[ReadableSpan] = []
+
+
 class FoldingSpanProcessor(SpanProcessor):
     """Buffers the spans of each running test by trace id and folds them when the test ends.
 
@@ -41,8 +51,7 @@ class FoldingSpanProcessor(SpanProcessor):
     ) -> None:
         self._sink = sink
         self._setup_sink = setup_sink
-        self._open: dict[int, list[ReadableSpan]] = {}
-        self._run_ids: dict[int, str] = {}
+        self._open: dict[int, _OpenTest] = {}  # by trace id
         self.errors = InternalErrors()
         self.records_written = 0
 
@@ -50,7 +59,6 @@ class FoldingSpanProcessor(SpanProcessor):
         """Send test records to ``sink`` and shared set-up records to ``setup_sink``."""
         FoldingSpanProcessor.attached_in_process = True
         self._open.clear()
-        self._run_ids.clear()
         self.records_written = 0
         self.errors = InternalErrors()
         self._setup_sink = setup_sink
@@ -60,7 +68,6 @@ class FoldingSpanProcessor(SpanProcessor):
         self._sink = None
         self._setup_sink = None
         self._open.clear()
-        self._run_ids.clear()
 
     @property
     def open_tests(self) -> int:
@@ -68,21 +75,15 @@ class FoldingSpanProcessor(SpanProcessor):
         return len(self._open)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if span.parent is not None:
-            # Children are the hot path: one dict lookup, and the run id for those of a test.
-            run_id = self._run_ids.get(span.context.trace_id)
-            if run_id is not None:
-                span.set_attribute(attr.RUN_ID, run_id)
-            return
-        if self._sink is None:
-            return
         try:
-            if is_test_root(span):
-                trace_id = span.context.trace_id
-                self._open[trace_id] = []
-                run = (span.attributes or {}).get(attr.RUN_ID)
-                if run:
-                    self._run_ids[trace_id] = str(run)
+            if span.parent is not None:
+                # Children are the hot path: one dict lookup, and the run id for a test's.
+                test = self._open.get(span.context.trace_id)
+                if test is not None and test.run_id is not None:
+                    span.set_attribute(attr.RUN_ID, test.run_id)
+            elif self._sink is not None and is_test_root(span):
+                run_id = (span.attributes or {}).get(attr.RUN_ID)
+                self._open[span.context.trace_id] = _OpenTest(str(run_id) if run_id else None)
         except Exception as error:  # never into the test
             self.errors.record("on_start", error)
 
@@ -92,14 +93,14 @@ class FoldingSpanProcessor(SpanProcessor):
             return
         if span.parent is not None:
             # dict.get and list.append are atomic under the GIL, so threads need no lock here.
-            buffer = self._open.get(context.trace_id)
-            if buffer is not None:
-                buffer.append(span)
+            test = self._open.get(context.trace_id)
+            if test is not None:
+                test.children.append(span)
             return
-        children = self._open.pop(context.trace_id, None)
-        if children is None:
+        ended = self._open.pop(context.trace_id, None)
+        if ended is None:
             return
-        self._run_ids.pop(context.trace_id, None)
+        children = ended.children
         try:
             if is_setup_root(span):
                 setup_sink = self._setup_sink
