@@ -18,10 +18,11 @@ import pytest
 from ..exporter import EXPORTER_NAME
 from ..forwarding import traces_exporter_names
 from ..provider import get_telemetry
-from ..roots import RunningTest, TestIdentity, TestOutcome
+from ..roots import RunningTest, TestOutcome
 from ..session import TelemetrySession
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
-from .outcome import PhaseReport, outcome_of
+from .identity import fixture_identity, item_identity
+from .outcome import PhaseReport, fixture_failure, outcome_of
 
 _RUN_ID_KEY = "trim_telemetry_run_id"
 _DIR_KEY = "trim_telemetry_dir"
@@ -118,14 +119,11 @@ class TelemetryPlugin:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         self._phases = []
-        test = self.session.start_test(identify(item))
+        test = self.session.start_test(item_identity(item))
         try:
             return (yield)
         finally:
-            self.session.finish_test(test, self._outcome())
-
-    def _outcome(self) -> TestOutcome:
-        return outcome_of(self._phases)
+            self.session.finish_test(test, outcome_of(self._phases))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -145,11 +143,12 @@ class TelemetryPlugin:
         # so it gets a set-up record of its own.
         if fixturedef.scope == "function":
             return (yield)
-        setup = self.session.start_setup(self._fixture_identity(fixturedef, "setup"))
+        rootpath = self.config.rootpath
+        setup = self.session.start_setup(fixture_identity(fixturedef, "setup", rootpath))
         try:
             result = yield
         except BaseException as error:
-            self.session.finish_test(setup, _setup_failure(error))
+            self.session.finish_test(setup, fixture_failure(error))
             raise
         self.session.finish_test(setup, TestOutcome("passed"))
         fixturedef.addfinalizer(lambda: self._start_teardown(fixturedef))
@@ -158,7 +157,7 @@ class TelemetryPlugin:
     def _start_teardown(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         # Finalizers run last-in first-out: this runs before the fixture's own teardown, and
         # pytest_fixture_post_finalizer after it.
-        identity = self._fixture_identity(fixturedef, "teardown")
+        identity = fixture_identity(fixturedef, "teardown", self.config.rootpath)
         self._teardowns[id(fixturedef)] = self.session.start_setup(identity)
 
     def pytest_fixture_post_finalizer(
@@ -167,23 +166,6 @@ class TelemetryPlugin:
         teardown = self._teardowns.pop(id(fixturedef), None)
         if teardown is not None:
             self.session.finish_test(teardown, TestOutcome("passed"))
-
-    def _fixture_identity(self, fixturedef: pytest.FixtureDef[Any], phase: str) -> TestIdentity:
-        code = getattr(fixturedef.func, "__code__", None)
-        file = None
-        if code is not None:
-            file = os.path.relpath(code.co_filename, self.config.rootpath).replace(os.sep, "/")
-        name = f"{fixturedef.argname}[{fixturedef.scope} {phase}]"
-        return TestIdentity(
-            id=f"{fixturedef.baseid}::{name}" if fixturedef.baseid else name,
-            name=name,
-            class_name=None,
-            module=getattr(fixturedef.func, "__module__", None),
-            file=file,
-            framework="pytest",
-            function=fixturedef.argname,
-            line=code.co_firstlineno if code is not None else None,
-        )
 
     def pytest_sessionfinish(self) -> None:
         # Every test and fixture has ended: send the spans still queued, within a time budget.
@@ -216,30 +198,3 @@ class XdistController:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()
-
-
-def _setup_failure(error: BaseException) -> TestOutcome:
-    if isinstance(error, pytest.skip.Exception):
-        return TestOutcome("skipped", skip_reason=str(error) or None)
-    return TestOutcome(
-        "error",
-        failure_phase="setup",
-        failure_type=type(error).__name__,
-        failure_message=f"{type(error).__name__}: {error}",
-    )
-
-
-def identify(item: pytest.Item) -> TestIdentity:
-    path, line, _ = item.location
-    cls = getattr(item, "cls", None)
-    module = getattr(item, "module", None)
-    return TestIdentity(
-        id=item.nodeid,
-        name=item.name,
-        class_name=cls.__qualname__ if cls is not None else None,
-        module=module.__name__ if module is not None else None,
-        file=path.replace("\\", "/"),
-        framework="pytest",
-        function=getattr(item, "originalname", item.name),
-        line=line + 1 if line is not None else None,
-    )

@@ -1,0 +1,49 @@
+"""What names a pytest item, or a shared fixture's set-up, in its record."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..roots import TestIdentity
+
+
+def item_identity(item: pytest.Item) -> TestIdentity:
+    """The node id; ``file`` is pytest's own location, relative to the rootdir."""
+    path, line, _ = item.location
+    cls = getattr(item, "cls", None)
+    module = getattr(item, "module", None)
+    return TestIdentity(
+        id=item.nodeid,
+        name=item.name,
+        class_name=cls.__qualname__ if cls is not None else None,
+        module=module.__name__ if module is not None else None,
+        file=path.replace("\\", "/"),
+        framework="pytest",
+        function=getattr(item, "originalname", item.name),
+        line=line + 1 if line is not None else None,
+    )
+
+
+def fixture_identity(
+    fixturedef: pytest.FixtureDef[Any], phase: str, rootpath: Path
+) -> TestIdentity:
+    """``<where it is defined>::<fixture>[<scope> <phase>]``, e.g. ``tests::db[session setup]``."""
+    code = getattr(fixturedef.func, "__code__", None)
+    file = None
+    if code is not None:
+        file = os.path.relpath(code.co_filename, rootpath).replace(os.sep, "/")
+    name = f"{fixturedef.argname}[{fixturedef.scope} {phase}]"
+    return TestIdentity(
+        id=f"{fixturedef.baseid}::{name}" if fixturedef.baseid else name,
+        name=name,
+        class_name=None,
+        module=getattr(fixturedef.func, "__module__", None),
+        file=file,
+        framework="pytest",
+        function=fixturedef.argname,
+        line=code.co_firstlineno if code is not None else None,
+    )
