@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .diagnostics import InternalErrors
-from .fold import fold_test, is_setup_root, is_test_root
+from .fold import fold_test, is_setup_root, is_test_root, worth_a_setup_record
 from .ndjson import NdjsonWriter
 from .processor import FoldingSpanProcessor
 from .runs import create_run_file, join_run_file, setup_file_path
@@ -106,8 +106,7 @@ class TrimNdjsonExporter(SpanExporter):
             return
         record = fold_test(span, children)
         if is_setup_root(span):
-            # As the processor does: only set-up work that did something, or failed, is written.
-            if children or record["status"] != "passed":
+            if worth_a_setup_record(record, children):
                 self._write(record, setup=True)
         else:
             self._write(record, setup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +29,12 @@ def is_test_root(span: ReadableSpan) -> bool:
 
 def is_setup_root(span: ReadableSpan) -> bool:
     return (span.attributes or {}).get(attr.RECORD_KIND) == attr.KIND_SETUP
+
+
+def worth_a_setup_record(record: TestRecord, children: Sequence[ReadableSpan]) -> bool:
+    """Most shared fixtures touch neither a database nor the network: only set-up work that did
+    something worth knowing (or failed) is written."""
+    return bool(children) or record["status"] != "passed"
 
 
 def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecord:

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from . import attributes as attr
 from .diagnostics import InternalErrors
-from .fold import fold_test, is_setup_root, is_test_root
+from .fold import fold_test, is_setup_root, is_test_root, worth_a_setup_record
 from .schema import TestRecord
 
 
@@ -107,9 +107,7 @@ class FoldingSpanProcessor(SpanProcessor):
                 if setup_sink is None:
                     return
                 record = fold_test(span, children)
-                # Most shared fixtures touch neither a database nor the network: only the ones
-                # that did something worth knowing (or failed) are written.
-                if children or record["status"] != "passed":
+                if worth_a_setup_record(record, children):
                     setup_sink.write(record)
             elif self._sink is not None:
                 self._sink.write(fold_test(span, children))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 
 from opentelemetry import context, trace
@@ -34,6 +35,21 @@ class TestOutcome:
     failure_type: str | None = None
     failure_message: str | None = None
     skip_reason: str | None = None
+
+    @classmethod
+    def raised(cls, error: BaseException, phase: str) -> TestOutcome:
+        """A set-up or tear-down step (a shared fixture, a runner's own step) that raised."""
+        return cls(
+            "error",
+            failure_phase=phase,
+            failure_type=type(error).__name__,
+            failure_message=exception_message(type(error), error),
+        )
+
+
+def exception_message(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
+    """``ValueError: bad input``, as a traceback's last line says it."""
+    return "".join(traceback.format_exception_only(exc_type, exc_value)).strip()
 
 
 class RunningTest:

@@ -15,7 +15,6 @@ from django.test.runner import DiscoverRunner, ParallelTestSuite
 from ..roots import TestIdentity, TestOutcome
 from ..session import TelemetrySession
 from ..settings import DEFAULT_DIR, DIR_ENV, EnvSettings, SettingsError
-from ..unittest.outcome import exception_message
 from ..unittest.result import telemetry_result_class
 from ..unittest.suite import TelemetryTestSuite
 from . import parallel, psycopg, sqlite
@@ -132,18 +131,9 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
         try:
             yield
         except BaseException as error:
-            session.finish_test(running, _step_failure(error, phase))
+            session.finish_test(running, TestOutcome.raised(error, phase))
             raise
         session.finish_test(running, TestOutcome("passed"))
-
-
-def _step_failure(error: BaseException, phase: str) -> TestOutcome:
-    return TestOutcome(
-        "error",
-        failure_phase=phase,
-        failure_type=type(error).__name__,
-        failure_message=exception_message(type(error), error),
-    )
 
 
 def _workers_start_fresh(processes: Any) -> bool:

@@ -90,9 +90,4 @@ def fixture_failure(error: BaseException) -> TestOutcome:
     """The outcome of a shared fixture whose set-up raised ``error``."""
     if isinstance(error, pytest.skip.Exception):
         return TestOutcome("skipped", skip_reason=str(error) or None)
-    return TestOutcome(
-        "error",
-        failure_phase="setup",
-        failure_type=type(error).__name__,
-        failure_message=f"{type(error).__name__}: {error}",
-    )
+    return TestOutcome.raised(error, "setup")

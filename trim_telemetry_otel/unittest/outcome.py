@@ -20,13 +20,12 @@ test's success). The mapping, in order of precedence:
 
 from __future__ import annotations
 
-import traceback
 import unittest
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
 
-from ..roots import TestOutcome
+from ..roots import TestOutcome, exception_message
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 FailureStatus = Literal["failed", "error"]
@@ -54,10 +53,6 @@ def failure_of(status: FailureStatus, err: ExcInfo, method: str | None = None) -
     return Failure(
         status, exc_type.__name__, exception_message(exc_type, exc_value), _phase(tb, method)
     )
-
-
-def exception_message(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
-    return "".join(traceback.format_exception_only(exc_type, exc_value)).strip()
 
 
 def _phase(tb: TracebackType | None, method: str | None) -> str:
