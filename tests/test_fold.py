@@ -98,6 +98,9 @@ def test_stable_semantic_convention_names_are_read_too() -> None:
             "total_duration_ms": record["db_queries"][0]["total_duration_ms"],  # type: ignore[index]
             "db_system": "postgresql",
             "db_name": None,
+            "operation": "SELECT",
+            "summary": "SELECT b",
+            "housekeeping": False,
         }
     ]
 

@@ -39,6 +39,10 @@ LIBRARIES = (
     Library("urllib3", "opentelemetry.instrumentation.urllib3", "URLLib3Instrumentor"),
     Library("urllib", "opentelemetry.instrumentation.urllib", "URLLibInstrumentor"),
     Library("httpx", "opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
+    # Ours: each request on the wire (redirect hops, retries), and time spent sleeping.
+    Library("http.client", "trim_telemetry_otel.wire", "WireInstrumentor"),
+    Library("time", "trim_telemetry_otel.sleeps", "SleepInstrumentor"),
+    Library("django", "trim_telemetry_otel.housekeeping", "DjangoHousekeepingInstrumentor"),
 )
 
 _lock = threading.Lock()
