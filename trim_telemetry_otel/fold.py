@@ -76,9 +76,7 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
                 housekeeping_ids.add(span_id)
             # A DB span inside another (an ORM instrumentor over the driver's) is the same query.
             if parent_id not in db_span_ids and not _django_sqlite_bookkeeping(statement):
-                db.add_query(
-                    span, str(system), statement, _either(get, attr.DB_NAME), housekeeping
-                )
+                db.add_query(span, str(system), statement, _either(get, attr.DB_NAME), housekeeping)
         elif span.kind is SpanKind.CLIENT and _either(get, attr.HTTP_URL) is not None:
             outer = http_calls.get(parent_id) if parent_id is not None else None
             if outer is None:
@@ -276,7 +274,11 @@ class _NetFold(_Tally[_NetKey]):
             if event.name != attr.HTTP_HOP_EVENT or not event.attributes:
                 continue
             get = event.attributes.get
-            method, url, status_code = get(attr.HOP_METHOD), get(attr.HOP_URL), get(attr.HOP_STATUS_CODE)
+            method, url, status_code = (
+                get(attr.HOP_METHOD),
+                get(attr.HOP_URL),
+                get(attr.HOP_STATUS_CODE),
+            )
             key = (
                 None if method is None else str(method),
                 redact_url(str(url)) if url is not None else call.key[1],
