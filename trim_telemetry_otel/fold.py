@@ -225,10 +225,11 @@ _NetKey = tuple["str | None", str, "int | None"]
 class _Call:
     """One client call as the instrumentor saw it, and the attempts it made on the wire."""
 
-    __slots__ = ("failed", "hops", "key", "span")
+    __slots__ = ("failed", "first_hop_url", "hops", "key", "span")
 
     def __init__(self, key: _NetKey, span: ReadableSpan, failed: bool) -> None:
         self.key = key
+        self.first_hop_url: object = None
         self.span = span
         self.failed = failed
         self.hops: list[tuple[_NetKey, int]] = []  # (key, timestamp of the answer)
@@ -279,9 +280,14 @@ class _NetFold(_Tally[_NetKey]):
                 get(attr.HOP_URL),
                 get(attr.HOP_STATUS_CODE),
             )
+            if not call.hops:
+                call.first_hop_url = url
+            # The call's own URL for its first request and the retries of it: the wire's lacks
+            # the userinfo the caller wrote (sent as a header), the span's has it redacted.
+            same = url is None or url == call.first_hop_url
             key = (
                 None if method is None else str(method),
-                redact_url(str(url)) if url is not None else call.key[1],
+                call.key[1] if same else redact_url(str(url)),
                 status_code if isinstance(status_code, int) else None,
             )
             call.hops.append((key, event.timestamp))

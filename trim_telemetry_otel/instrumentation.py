@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 
 from .diagnostics import logger
-from .mocking import follow_requests_mock, mark_mocked_response
+from .mocking import follow_requests_mock, mark_mocked_response, mark_mocking_active
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ LIBRARIES = (
         "requests",
         "opentelemetry.instrumentation.requests",
         "RequestsInstrumentor",
-        {"response_hook": mark_mocked_response},
+        {"request_hook": mark_mocking_active, "response_hook": mark_mocked_response},
     ),
     Library("urllib3", "opentelemetry.instrumentation.urllib3", "URLLib3Instrumentor"),
     Library("urllib", "opentelemetry.instrumentation.urllib", "URLLibInstrumentor"),
