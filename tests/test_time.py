@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import read_records
+
 Records = Callable[..., dict[str, dict[str, Any]]]
 
 
@@ -76,3 +78,25 @@ def test_sleeps_on_the_tests_own_threads_are_counted(
     assert records["test_mocked_sleep_still_works_as_the_test_wants"]["sleep_count"] == 0
     assert records["test_no_sleep"]["sleep_count"] == 0
     assert records["test_no_sleep"]["sleep_total_ms"] == 0
+
+
+def test_a_plugins_fixture_is_named_by_its_package_relative_path(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A set-up record of a fixture defined outside the rootdir, as an installed plugin's is.
+    site = tmp_path_factory.mktemp("site-packages")
+    (site / "fixture_plugin").mkdir()
+    (site / "fixture_plugin" / "__init__.py").write_text(
+        "import pytest, urllib.request\n"
+        "@pytest.fixture(scope='session')\n"
+        "def failing():\n"
+        "    raise RuntimeError('set-up failed')\n"
+    )
+    project = pytester.mkdir("project")
+    (project / "test_it.py").write_text("def test_it(failing):\n    pass\n")
+    pytester.syspathinsert(site)
+    result = pytester.runpytest("--telemetry", "-p", "fixture_plugin", str(project))
+    result.assert_outcomes(errors=1)
+    [path] = (pytester.path / ".telemetry" / "setup").glob("run_*.ndjson")
+    [record] = read_records(path)
+    assert record["file"] == "fixture_plugin/__init__.py"

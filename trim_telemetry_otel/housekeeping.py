@@ -21,7 +21,9 @@ housekeeping. The backend classes are patched the first time a connection of tha
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -40,6 +42,13 @@ _tracer: trace.Tracer | None = None
 class DjangoHousekeepingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return ()
+
+    def instrument(self, **kwargs: Any) -> Any:
+        if "django" not in sys.modules:
+            # Not a Django run (the Django runner and pytest-django import Django before
+            # telemetry starts): importing Django's database layer would only cost time.
+            return None
+        return super().instrument(**kwargs)
 
     def _instrument(self, **kwargs: Any) -> None:
         global _tracer
@@ -60,10 +69,9 @@ def _connect(original: Callable[..., Any]) -> Callable[..., Any]:
     def connect(self: Any) -> Any:
         cls = type(self)
         if not cls.__dict__.get(_MARK):
-            try:
+            # On failure the connection opens all the same, its upkeep unmarked.
+            with contextlib.suppress(Exception):
                 _mark_backend(cls)
-            except Exception:  # the connection opens all the same, its upkeep unmarked
-                pass
         return original(self)
 
     return connect

@@ -35,8 +35,8 @@ class SleepInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         global _tracer
         _tracer = trace.get_tracer(__name__, tracer_provider=kwargs.get("tracer_provider"))
-        time.sleep = _sleep(time.sleep)
-        asyncio.sleep = _async_sleep(asyncio.sleep)  # type: ignore[assignment]
+        time.sleep = _sleep(time.sleep)  # type: ignore[assignment]
+        asyncio.sleep = _async_sleep(asyncio.sleep)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         time.sleep = getattr(time.sleep, "__wrapped__", time.sleep)

@@ -210,7 +210,7 @@ def _qualified_name(tokens: list[tuple[str, bool]], i: int) -> tuple[str, int]:
 
 
 def _unquoted(name: str) -> str:
-    """``"shop_book"`` → ``shop_book``; a name that needs its quotes (``"song list"``) keeps them."""
+    """``"shop_book"`` → ``shop_book``; a name that needs quotes (``"song list"``) keeps them."""
     if name[0] in '"`[':
         inner = name[1:-1]
         if _PLAIN_NAME.fullmatch(inner):

@@ -15,6 +15,7 @@ how the fold tells a mock whose body fails inside urllib3 from a real call.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 from collections.abc import Callable, Collection
@@ -53,10 +54,8 @@ class WireInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 def _putrequest(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with contextlib.suppress(Exception):  # telemetry never stops a request
             setattr(self, _ATTEMPT, (method, _full_url(self, url)))
-        except Exception:  # telemetry never stops a request
-            pass
         return original(self, method, url, *args, **kwargs)
 
     return putrequest
