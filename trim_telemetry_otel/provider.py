@@ -76,7 +76,7 @@ _telemetry: Telemetry | None = None
 _built_with_endpoint: str | None = None
 
 
-def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
+def get_telemetry(otlp_endpoint: str | None = None, otlp_spans: str | None = None) -> Telemetry:
     """Build the pipeline on first use and return the same one for the life of the process.
 
     ``otlp_endpoint`` (pytest's ``--telemetry-otlp``) forwards the spans to that collector
@@ -86,7 +86,7 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
     global _telemetry, _built_with_endpoint
     with _lock:
         if _telemetry is None:
-            _telemetry = _build(otlp_endpoint)
+            _telemetry = _build(otlp_endpoint, otlp_spans)
             _built_with_endpoint = otlp_endpoint
         elif otlp_endpoint is not None and otlp_endpoint != _built_with_endpoint:
             logger.warning(
@@ -97,7 +97,7 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
         return _telemetry
 
 
-def _build(otlp_endpoint: str | None) -> Telemetry:
+def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetry:
     processor = FoldingSpanProcessor()
     run_context = detect_run_context().attributes()
     root_attributes: dict[str, str] = {}
@@ -120,7 +120,9 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
     provider.add_span_processor(processor)
     forwarding = None
     if owns:
-        forwarding = start_forwarding(provider, os.environ, otlp_endpoint)
+        forwarding = start_forwarding(provider, os.environ, otlp_endpoint, otlp_spans)
+        if forwarding is not None:
+            processor.on_record = forwarding.volume.record_folded
     elif otlp_endpoint is not None:
         # Whoever set up the provider (opentelemetry-instrument) set up its exporters too, from
         # OTEL_TRACES_EXPORTER: a second OTLP exporter would send every span twice.
