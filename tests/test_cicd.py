@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,51 @@ def test_records_say_null_where_nothing_names_the_run(
     for record in read_records(path):
         assert (record["vcs_revision"], record["vcs_branch"]) == (None, None)
         assert (record["ci_run_id"], record["ci_run_url"]) == (None, None)
+
+
+UNITTEST_SUITE = """
+import unittest
+
+class Outcomes(unittest.TestCase):
+    def test_passes(self):
+        pass
+
+    def test_errors(self):
+        raise KeyError("x")
+
+    @unittest.expectedFailure
+    def test_expected_to_fail(self):
+        self.assertEqual(1, 2)
+"""
+
+
+def test_the_unittest_runner_names_functions_fully_and_every_outcome(
+    pytester: pytest.Pytester, no_ci_environment: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_unit=UNITTEST_SUITE)
+    for name, value in BUILDKITE.items():
+        no_ci_environment.setenv(name, value)
+    with grpc_receiver() as (endpoint, received):
+        no_ci_environment.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+
+        result = pytester.run(sys.executable, "-m", "trim_telemetry_otel.unittest")
+
+        assert result.ret == 1
+        received.wait_for(3)
+    [path] = run_files(pytester.path / ".telemetry")
+    records = {record["name"]: record for record in read_records(path)}
+    assert {r["ci_run_url"] for r in records.values()} == {BUILDKITE["BUILDKITE_BUILD_URL"]}
+    assert records["test_errors"]["line"] == 7
+    roots = {
+        s.attributes["trim.test.name"]: s.attributes
+        for s in received.spans
+        if s.parent_span_id is None
+    }
+    assert roots["test_passes"]["code.function.name"] == "test_unit.Outcomes.test_passes"
+    assert roots["test_passes"]["test.case.result.status"] == "pass"
+    assert roots["test_errors"]["test.case.result.status"] == "fail"
+    assert roots["test_errors"]["trim.test.status"] == "error"
+    assert roots["test_expected_to_fail"]["test.case.result.status"] == "xfail"
+    assert {s.resource["vcs.repository.url.full"] for s in received.spans} == {
+        "https://github.com/acme/shop"
+    }
