@@ -37,6 +37,15 @@ class NetRequest(TypedDict):
     total_duration_ms: float
 
 
+class RunContextFields(TypedDict):
+    """Where the run happened (schema 1.1.0); null where neither the CI nor git says."""
+
+    vcs_revision: str | None
+    vcs_branch: str | None
+    ci_run_id: str | None
+    ci_run_url: str | None
+
+
 # "class" is a keyword, hence the functional form.
 TestRecord = TypedDict(
     "TestRecord",
@@ -79,7 +88,13 @@ TestRecord = TypedDict(
         "net_error_count": int,
         "net_total_duration_ms": float,
         "net_mocked_urls": list[str],
-        # 1.1.0
+        # schema 1.1.0
+        "line": "int | None",
+        "vcs_revision": "str | None",
+        "vcs_branch": "str | None",
+        "ci_run_id": "str | None",
+        "ci_run_url": "str | None",
+        # schema 1.1.0: HTTP errors by kind, sleep
         "net_http_error_count": int,
         "sleep_count": int,
         "sleep_total_ms": float,
