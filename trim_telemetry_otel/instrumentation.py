@@ -127,6 +127,7 @@ def _urllib3(provider: TracerProvider) -> bool:
     from opentelemetry.instrumentation import urllib3 as instrumented
 
     propagation.gate_injection(instrumented)
+    _let_urllib3_pools_keep_their_headers()
     return True
 
 
@@ -258,3 +259,28 @@ def _let_requests_refuse_unprepared_requests() -> None:
     send._trim_guarded = True  # type: ignore[attr-defined]
     send.__wrapped__ = original  # what uninstrument() puts back
     requests.Session.send = send  # type: ignore[method-assign]
+
+
+def _let_urllib3_pools_keep_their_headers() -> None:
+    """The stock ``instrumented_urlopen`` turns ``headers=None`` into ``{}`` (to inject into a
+    copy), so an ``HTTPConnectionPool(headers=...)`` lost its default headers: urllib3 itself
+    uses ``self.headers`` for None. Hand the instrumentor what urllib3 would have used."""
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    instrumented = HTTPConnectionPool.urlopen
+    original = getattr(instrumented, "__wrapped__", None)
+    if original is None or getattr(instrumented, "_trim_guarded", False):
+        return
+
+    @functools.wraps(original)
+    def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # urlopen(method, url, body=None, headers=None, ...)
+        if len(args) > 3:
+            if args[3] is None:
+                args = (*args[:3], self.headers, *args[4:])
+        elif kwargs.get("headers") is None:
+            kwargs["headers"] = self.headers
+        return instrumented(self, *args, **kwargs)
+
+    urlopen._trim_guarded = True  # type: ignore[attr-defined]
+    HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign]

@@ -19,9 +19,8 @@ from typing import Any
 from opentelemetry import propagate
 from opentelemetry.propagators.textmap import default_setter
 
-from .settings import parse_flag
+from .settings import PROPAGATE_ENV, parse_flag
 
-PROPAGATE_ENV = "TRIM_TELEMETRY_PROPAGATE"
 OTEL_PROPAGATORS_ENV = "OTEL_PROPAGATORS"
 
 _wanted = False
