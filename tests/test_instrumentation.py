@@ -186,3 +186,64 @@ def test_the_disabled_list_is_read_as_opentelemetry_instrument_reads_it() -> Non
         library.name for library in LIBRARIES
     }
     assert {library.name: library.module for library in LIBRARIES}["mysqlclient"] == "MySQLdb"
+
+
+OWN_SDK_CONFTEST = """
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+EXPORTER = InMemorySpanExporter()
+PROVIDER = TracerProvider()
+PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracing():
+    trace.set_tracer_provider(PROVIDER)  # after telemetry started: must still be accepted
+
+
+@pytest.fixture
+def spans():
+    EXPORTER.clear()
+    return EXPORTER
+"""
+
+OWN_SDK_SUITE = """
+import sqlite3
+import pytest
+from opentelemetry import trace
+from conftest import PROVIDER
+
+def test_the_global_provider_is_the_suites(spans):
+    assert trace.get_tracer_provider() is PROVIDER
+
+def test_its_spans_reach_its_exporter_and_ours_do_not(spans):
+    with trace.get_tracer("app").start_as_current_span("work"):
+        sqlite3.connect(":memory:").execute("SELECT 1")
+    assert [span.name for span in spans.get_finished_spans()] == ["work"]
+
+@pytest.mark.xfail(strict=True, reason="the test's root span is the current span while it runs")
+def test_its_own_root_span_has_no_parent(spans):
+    with trace.get_tracer("app").start_as_current_span("work"):
+        pass
+    assert spans.get_finished_spans()[0].parent is None
+"""
+
+
+def test_a_suite_with_its_own_sdk_keeps_its_provider_and_exporters(
+    pytester: pytest.Pytester, records_of: Records
+) -> None:
+    pytester.makeconftest(OWN_SDK_CONFTEST)
+    pytester.makepyfile(OWN_SDK_SUITE)
+
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # Without telemetry the last test passes, and strict xfail turns that into a failure.
+    plain.assert_outcomes(passed=2, failed=1)
+    result = pytester.runpytest_subprocess("--telemetry", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2, xfailed=1)
+    assert "Overriding of current TracerProvider is not allowed" not in result.stderr.str()
+    assert records_of()["test_its_spans_reach_its_exporter_and_ours_do_not"]["db_query_count"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,16 +97,17 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
 def _build(otlp_endpoint: str | None) -> Telemetry:
     processor = FoldingSpanProcessor()
     current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        # Someone (opentelemetry-instrument, the application) installed an SDK provider already:
-        # set_tracer_provider would only log a warning, so join theirs.
+    if isinstance(current, TracerProvider) and _auto_instrumented():
+        # opentelemetry-instrument installed the provider, its exporters and its instrumentors
+        # (bound to that provider): join it, or their spans would never reach us.
         provider, owns = current, False
     else:
+        # Ours stays private: never the global one. A suite that sets up its own SDK (in
+        # conftest, or later in a fixture: set_tracer_provider then still works) keeps its
+        # provider and exporters to itself, and our instrumentors' spans stay out of them.
+        # Every instrumentor and our tracer are given ours by hand.
         provider = TracerProvider(resource=_resource(), sampler=ParentBased(TestRootSampler()))
-        trace.set_tracer_provider(provider)
         owns = True
-        # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
-        # leaves ours usable: every instrumentor below is given it by hand.
     provider.add_span_processor(processor)
     forwarding = None
     if owns:
@@ -122,6 +124,11 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
     return Telemetry(provider, processor, tracer, instrumented, owns, forwarding)
+
+
+def _auto_instrumented() -> bool:
+    """Whether opentelemetry-instrument (or ``auto_instrumentation.initialize()``) ran here."""
+    return "opentelemetry.instrumentation.auto_instrumentation" in sys.modules
 
 
 def _resource() -> Resource:
