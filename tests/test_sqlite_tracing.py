@@ -53,6 +53,7 @@ SUITE = """
     def test_a_factory_subclass_keeps_its_type_and_behaviour():
         connection = sqlite3.connect(":memory:", factory=Database)
         assert isinstance(connection, Database)
+        assert issubclass(type(connection), Database)
         assert connection.answer() == 42
         assert isinstance(connection.cursor(), Rows)
 
