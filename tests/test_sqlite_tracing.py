@@ -11,7 +11,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -166,22 +165,35 @@ def test_spans_look_like_those_of_the_stock_instrumentor() -> None:
     assert ours == spans_made_by("stock")
 
 
-def test_the_stock_instrumentor_someone_installed_is_replaced_by_ours() -> None:
-    pytest.importorskip("opentelemetry.instrumentation.sqlite3")
-    code = textwrap.dedent(
-        """
-        import sqlite3
-        from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
-        from opentelemetry.sdk.trace import TracerProvider
-        from trim_telemetry_otel.instrumentation import instrument_libraries
+STOCK_FIRST = """
+import sys, sqlite3
+from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from trim_telemetry_otel.instrumentation import instrument_libraries
 
-        SQLite3Instrumentor().instrument()  # as opentelemetry-instrument does
-        assert type(sqlite3.connect(":memory:")).__name__ == "TracedConnectionProxy"
-        instrument_libraries(TracerProvider())
-        sqlite3.connect(":memory:").backup(sqlite3.connect(":memory:"))
-        print(type(sqlite3.connect(":memory:")).__mro__[1].__name__)
-        """
+if sys.argv[1] == "opentelemetry-instrument":
+    import opentelemetry.instrumentation.auto_instrumentation  # what its sitecustomize imports
+SQLite3Instrumentor().instrument()
+assert type(sqlite3.connect(":memory:")).__name__ == "TracedConnectionProxy"
+instrumented = instrument_libraries(TracerProvider())
+print("sqlite3" in instrumented, type(sqlite3.connect(":memory:")).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("opentelemetry-instrument", "True Connection"),  # replaced: the same provider
+        ("the-suite", "False TracedConnectionProxy"),  # the suite's own, on its own provider
+    ],
+)
+def test_a_stock_sqlite3_instrumentor_is_replaced_only_under_opentelemetry_instrument(
+    who: str, outcome: str
+) -> None:
+    pytest.importorskip("opentelemetry.instrumentation.sqlite3")
+
+    done = subprocess.run(
+        [sys.executable, "-c", STOCK_FIRST, who], capture_output=True, text=True, check=True
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "_TracedConnection"
+
+    assert done.stdout.strip() == outcome

@@ -13,6 +13,7 @@ import functools
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,10 +60,12 @@ def _threading(provider: TracerProvider) -> bool:
 
 
 def _sqlite3(provider: TracerProvider) -> bool:
-    # The stock instrumentor, if someone installed it (opentelemetry-instrument), makes
-    # sqlite3.connect return a proxy: ours replaces it, with the same spans and more of them.
     stock = _stock_if_active("opentelemetry.instrumentation.sqlite3", "SQLite3Instrumentor")
     if stock is not None:
+        if not auto_instrumented():
+            return False  # the suite's own choice, bound to its own provider: left as it is
+        # opentelemetry-instrument's makes sqlite3.connect return a proxy. Ours replaces it, on
+        # the same provider, with the same spans and more of them.
         stock.uninstrument()
     sqlite_tracing.trace_sqlite3(provider)
     return True
@@ -187,7 +190,7 @@ def instrument_libraries(provider: TracerProvider) -> tuple[str, ...]:
     Instrumentors are process-wide singletons: a second ``instrument()`` is ignored, and
     ``uninstrument()`` cannot reach connections opened earlier. So this runs once, before the
     first connection, and a library that someone else instrumented already
-    (``opentelemetry-instrument``) is left as it is (sqlite3 excepted, see :func:`_sqlite3`).
+    is left as it is (sqlite3 under ``opentelemetry-instrument`` excepted, see :func:`_sqlite3`).
     """
     global _done
     with _lock:
@@ -195,6 +198,11 @@ def instrument_libraries(provider: TracerProvider) -> tuple[str, ...]:
             _done = True
             _instrumented.extend(_install(provider, os.environ))
         return tuple(_instrumented)
+
+
+def auto_instrumented() -> bool:
+    """Whether opentelemetry-instrument (or ``auto_instrumentation.initialize()``) ran here."""
+    return "opentelemetry.instrumentation.auto_instrumentation" in sys.modules
 
 
 def disabled_instrumentations(environ: Mapping[str, str]) -> set[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from opentelemetry.util.types import Attributes
 from . import attributes as attr
 from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
-from .instrumentation import instrument_libraries
+from .instrumentation import auto_instrumented, instrument_libraries
 from .processor import FoldingSpanProcessor
 
 TRACER_NAME = "trim_telemetry_otel"
@@ -97,7 +96,7 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
 def _build(otlp_endpoint: str | None) -> Telemetry:
     processor = FoldingSpanProcessor()
     current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider) and _auto_instrumented():
+    if isinstance(current, TracerProvider) and auto_instrumented():
         # opentelemetry-instrument installed the provider, its exporters and its instrumentors
         # (bound to that provider): join it, or their spans would never reach us.
         provider, owns = current, False
@@ -124,11 +123,6 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
     return Telemetry(provider, processor, tracer, instrumented, owns, forwarding)
-
-
-def _auto_instrumented() -> bool:
-    """Whether opentelemetry-instrument (or ``auto_instrumentation.initialize()``) ran here."""
-    return "opentelemetry.instrumentation.auto_instrumentation" in sys.modules
 
 
 def _resource() -> Resource:
