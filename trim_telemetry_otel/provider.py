@@ -26,7 +26,7 @@ from . import attributes as attr
 from .cicd import detect_run_context
 from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
-from .instrumentation import instrument_libraries
+from .instrumentation import auto_instrumented, instrument_libraries
 from .processor import FoldingSpanProcessor
 
 TRACER_NAME = "trim_telemetry_otel"
@@ -102,21 +102,22 @@ def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetr
     run_context = detect_run_context().attributes()
     root_attributes: dict[str, str] = {}
     current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        # Someone (opentelemetry-instrument, the application) installed an SDK provider already:
-        # set_tracer_provider would only log a warning, so join theirs. Its resource is fixed, so
-        # the run's CI and VCS context goes on each test's root span instead.
+    if isinstance(current, TracerProvider) and auto_instrumented():
+        # opentelemetry-instrument installed the provider, its exporters and its instrumentors
+        # (bound to that provider): join it, or their spans would never reach us. Its resource
+        # is fixed, so the run's CI and VCS context goes on each test's root span instead.
         provider, owns = current, False
         root_attributes = {
             key: value for key, value in run_context.items() if key not in _resource_keys(current)
         }
     else:
+        # Ours stays private: never the global one. A suite that sets up its own SDK (in
+        # conftest, or later in a fixture: set_tracer_provider then still works) keeps its
+        # provider and exporters to itself, and our instrumentors' spans stay out of them.
+        # Every instrumentor and our tracer are given ours by hand.
         resource = Resource(run_context).merge(_resource())  # what the user set wins
         provider = TracerProvider(resource=resource, sampler=ParentBased(TestRootSampler()))
-        trace.set_tracer_provider(provider)
         owns = True
-        # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
-        # leaves ours usable: every instrumentor below is given it by hand.
     provider.add_span_processor(processor)
     forwarding = None
     if owns:

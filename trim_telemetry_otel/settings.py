@@ -12,6 +12,7 @@ from .runs import check_run_id
 ENABLED_ENV = "TRIM_TELEMETRY"
 DIR_ENV = "TRIM_TELEMETRY_DIR"
 RUN_ID_ENV = "TRIM_TELEMETRY_RUN_ID"
+PROPAGATE_ENV = "TRIM_TELEMETRY_PROPAGATE"  # read by propagation.py; checked here with the rest
 DEFAULT_DIR = ".telemetry"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -45,6 +46,8 @@ class EnvSettings:
         enabled = env.get(ENABLED_ENV)
         directory = env.get(DIR_ENV)
         run_id = env.get(RUN_ID_ENV)
+        if env.get(PROPAGATE_ENV, "").strip():
+            parse_flag(PROPAGATE_ENV, env[PROPAGATE_ENV])
         try:
             checked_run_id = check_run_id(run_id) if run_id else None
         except ValueError as error:

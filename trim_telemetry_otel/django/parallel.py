@@ -22,7 +22,7 @@ from django.test.runner import ParallelTestSuite, RemoteTestRunner
 
 from ..session import TelemetrySession
 from ..unittest.result import TelemetryTestResult, telemetry_result_class
-from . import psycopg, sqlite
+from . import psycopg
 
 FRAMEWORK = "django"
 
@@ -44,7 +44,6 @@ def join_run(directory: str, run_id: str) -> None:
     """``process_setup`` of a spawned worker: join the parent's run before Django sets up."""
     session = TelemetrySession.join(Path(directory), run_id)
     psycopg.trace_django_connections(session)
-    sqlite.keep_backups_working()
     share_with_workers(session)
 
 

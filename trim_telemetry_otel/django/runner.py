@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import unittest
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from ..session import TelemetrySession
 from ..settings import DEFAULT_DIR, DIR_ENV, EnvSettings, SettingsError
 from ..unittest.result import telemetry_result_class
 from ..unittest.suite import TelemetryTestSuite
-from . import parallel, psycopg, sqlite
+from . import parallel, psycopg
 
 FRAMEWORK = "django"
 
@@ -76,8 +75,6 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
         return suite
 
     def setup_databases(self, **kwargs: Any) -> Any:
-        if self.telemetry is not None and _workers_start_fresh(self.parallel):
-            sqlite.keep_backups_working()
         with self._recording("setup_databases"):
             return super().setup_databases(**kwargs)
 
@@ -134,9 +131,3 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
             session.finish_test(running, TestOutcome.raised(error, phase))
             raise
         session.finish_test(running, TestOutcome("passed"))
-
-
-def _workers_start_fresh(processes: Any) -> bool:
-    """A parallel run whose workers are new interpreters, not forks: Django clones via files."""
-    parallel = isinstance(processes, int) and processes > 1
-    return parallel and multiprocessing.get_start_method() in ("spawn", "forkserver")
