@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from .diagnostics import logger
 from .exporter import EXPORTER_NAME
+from .redaction import RedactingExporter
 
 GRPC = "grpc"
 HTTP_PROTOBUF = "http/protobuf"
@@ -175,8 +176,9 @@ def otlp_exporter(target: OtlpTarget, environ: Mapping[str, str]) -> SpanExporte
 class Forwarding(SpanProcessor):
     """A BatchSpanProcessor around an OTLP exporter, on a short leash.
 
-    Spans are handed over unchanged: test roots with their DB and HTTP children, as the collector
-    of any other OpenTelemetry application would receive them.
+    Test roots with their DB and HTTP children, as the collector of any other OpenTelemetry
+    application would receive them, but redacted as the records are (:mod:`.redaction`): the
+    exporter only ever sees the redacted copies.
     """
 
     def __init__(self, target: OtlpTarget, exporter: SpanExporter) -> None:
@@ -184,7 +186,7 @@ class Forwarding(SpanProcessor):
         #: Log the failure as a warning when it happens. A runner that reports :meth:`summary`
         #: itself (pytest's terminal summary) turns this off, so that the user reads it once.
         self.log_failure = True
-        self._exporter = _GuardedExporter(exporter, self._failed)
+        self._exporter = _GuardedExporter(RedactingExporter(exporter), self._failed)
         self._batches = BatchSpanProcessor(self._exporter)
         self._skipped = 0  # spans that ended after forwarding stopped
         self._forked_child = False

@@ -27,6 +27,7 @@ from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
 from .instrumentation import instrument_libraries
 from .processor import FoldingSpanProcessor
+from .redaction import RedactingSpanProcessor
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
@@ -106,6 +107,9 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
         owns = True
         # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
         # leaves ours usable: every instrumentor below is given it by hand.
+    # First, so that every processor after it (ours, opentelemetry-instrument's exporters, any the
+    # application adds) reads spans whose secrets are gone.
+    provider.add_span_processor(RedactingSpanProcessor())
     provider.add_span_processor(processor)
     forwarding = None
     if owns:

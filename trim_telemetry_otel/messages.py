@@ -1,0 +1,203 @@
+"""Scrubbing the values out of messages: failure messages, skip reasons, exception text.
+
+Messages reach the records (``failure_message``, ``skip_reason``) and the forwarded spans (our
+``trim.test.*`` attributes, span status descriptions, ``exception.message`` and
+``exception.stacktrace`` events). Database drivers put the offending values in their error text
+and HTTP clients put the URL, so before a message leaves the process :func:`scrub_message`
+
+- replaces the values in the known driver error formats (PostgreSQL through psycopg 3 and
+  psycopg2, MySQL/MariaDB through PyMySQL and mysqlclient, sqlite3) with ``?``, and SQL text that
+  a driver echoes (PostgreSQL ``LINE n:``, MySQL ``near '...'``) with its normalised form;
+- redacts URLs, absolute or a path with a query, by the rules of :func:`~.urls.redact_url`,
+  and ``user:password@`` userinfo;
+- replaces the value of ``name=value`` / ``name: value`` pairs whose name is secret by
+  :func:`~.urls.is_secret_name` (``password=...``, ``"api_key": "..."``, ``Authorization: Bearer
+  ...``) with ``REDACTED``.
+
+Other free text (an assertion's operands, ``ValueError("...")``) is kept: it is the point of a
+failure message. ``TRIM_TELEMETRY_MESSAGES=off`` (pytest: ``--telemetry-messages=off``) drops
+messages altogether; :func:`outgoing_message` applies that choice.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping
+
+from .diagnostics import logger
+from .sql import normalize_sql
+from .urls import REDACTED, is_secret_name, redact_url
+
+__all__ = [
+    "MESSAGES_ENV",
+    "MESSAGE_MODES",
+    "messages_mode",
+    "normalize_statement",
+    "outgoing_message",
+    "scrub_message",
+    "scrub_stacktrace",
+    "set_messages_mode",
+]
+
+MESSAGES_ENV = "TRIM_TELEMETRY_MESSAGES"
+REDACTED_MODE, OFF_MODE = "redacted", "off"
+MESSAGE_MODES = (REDACTED_MODE, OFF_MODE)
+
+
+def normalize_statement(statement: str, system: str | None = None) -> str:
+    """SQL text as the records show it, in the dialect of ``system`` (``db.system``)."""
+    return normalize_sql(statement)
+
+
+class MessagesModeError(ValueError):
+    """``TRIM_TELEMETRY_MESSAGES`` has a value we do not know."""
+
+
+def parse_messages_mode(value: str, name: str = MESSAGES_ENV) -> str:
+    mode = value.strip().lower()
+    if mode not in MESSAGE_MODES:
+        raise MessagesModeError(f"{name}={value!r}: use {' or '.join(MESSAGE_MODES)}")
+    return mode
+
+
+_mode: str | None = None
+
+
+def set_messages_mode(mode: str | None) -> None:
+    """Settle the mode for this process (pytest's option); None reads the environment again."""
+    global _mode
+    _mode = None if mode is None else parse_messages_mode(mode, "--telemetry-messages")
+
+
+def messages_mode(environ: Mapping[str, str] | None = None) -> str:
+    """``redacted`` (the default) or ``off``. An unknown value fails closed: ``off``, warned."""
+    global _mode
+    if _mode is None:
+        value = (os.environ if environ is None else environ).get(MESSAGES_ENV, "")
+        try:
+            _mode = parse_messages_mode(value) if value.strip() else REDACTED_MODE
+        except MessagesModeError as error:
+            logger.warning("trim-telemetry-otel: %s; messages are dropped", error)
+            _mode = OFF_MODE
+    return _mode
+
+
+def outgoing_message(text: str | None) -> str | None:
+    """A message as it may leave the process: scrubbed, or None when messages are off."""
+    if text is None or messages_mode() == OFF_MODE:
+        return None
+    return scrub_message(text)
+
+
+Rule = tuple["re.Pattern[str]", "str | Callable[[re.Match[str]], str]"]
+
+# PostgreSQL ends a value-quoting primary message or DETAIL/CONTEXT line with `: "value"`.
+_PG_SECTION_END = r'"(?=[ \t]*(?:\n|\Z))'
+_DRIVER_RULES: list[Rule] = [
+    # PostgreSQL (psycopg 3 and psycopg2 print the server's message and its DETAIL/CONTEXT).
+    (re.compile(r"(Key \(.*?\)=\().*?(\)(?: already exists| is not present in table"
+                r"| is still referenced from table| is duplicated| conflicts with existing key))",
+                re.DOTALL), r"\1?\2"),
+    (re.compile(r"(existing key \(.*?\)=\().*(\)\.)"), r"\1?\2"),
+    (re.compile(r"(Failing row contains \().*(\)\.)"), r"\1?\2"),
+    (re.compile(r"(Partition key of the failing row contains \(.*?\) = \().*(\)\.)"), r"\1?\2"),
+    (re.compile(r'(: ")(?!\?")(?:.*?)' + _PG_SECTION_END, re.DOTALL), r'\1?"'),
+    (re.compile(r'((?:value|Token|invalid value) ")(?!\?")(?:.*?)(" (?:is out of range|is invalid'
+                r'|for ))', re.DOTALL), r"\1?\2"),
+    (re.compile(r"(JSON data, line \d+: ).*"), r"\1?"),
+    (re.compile(r"(parameter \$\d+ = ')(?!\?')(?:.*)'"), r"\1?'"),
+    # The token where PostgreSQL or sqlite stopped: keywords and identifiers stay, values go.
+    (re.compile(r'((?:at or near|near|unrecognized token:) ")(.*?)("(?=:|$|\s+at character))',
+                re.MULTILINE), lambda m: m[1] + _token(m[2]) + m[3]),
+    # MySQL / MariaDB (PyMySQL and mysqlclient: "(1062, \"Duplicate entry 'x' for key 'k'\")").
+    (re.compile(r"(Duplicate entry \\?').*(\\?' for key )"), r"\1?\2"),
+    (re.compile(r"((?:Incorrect|Truncated incorrect) [\w ]+ value: \\?')(?!\?').*?"
+                r"(\\?'(?: for column|\"?\)?$))", re.MULTILINE), r"\1?\2"),
+    (re.compile(r"(syntax to use near \\?')(.*)(\\?' at line \d+)"),
+     lambda m: m[1] + normalize_statement(m[2], "mysql") + m[3]),
+]  # fmt: skip
+
+# `LINE 3: <sql>` and the caret line under it. Only a first line echoed from its start begins
+# between two tokens; any other may begin inside a literal, so its text cannot be normalised.
+_PG_LINE_ECHO = re.compile(r"^LINE (\d+): (.*)(?:\n[ \t]*\^[ \t]*)?$", re.MULTILINE)
+
+_URL = re.compile(
+    r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s'"<>`]+|(?<![\w/.])/[^\s'"<>`]*[?;#][^\s'"<>`]*"""
+)
+_LOOSE_USERINFO = re.compile(r"(?<![\w/@])[^\s/?#@:'\"()<>,=]+:[^\s/?#@'\"()<>]*@(?=[\w\[])")
+_AUTH_SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256)\s+"
+_PAIR = re.compile(
+    r"""(?<![\w\-])(["']?)([A-Za-z_][\w\-.\[\]]*)\1(\s*[=:]\s*)"""
+    r"""(""" + _AUTH_SCHEMES + r""")?("[^"\n]*"|'[^'\n]*'|[^\s&,;'")}\]]+)"""
+)
+# Common words that are secret names in a URL but not in prose ("status code: 500").
+_PROSE_WORDS = frozenset({"code", "key", "session", "sig", "auth", "pass", "ticket", "cookie"})
+
+
+def _token(token: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][\w$]*|[^\w'\"`$]*|\?", token):
+        return token
+    return "?"
+
+
+def _line_echo(match: re.Match[str]) -> str:
+    number, text = match[1], match[2]
+    if number == "1" and not text.startswith("..."):
+        text = normalize_statement(text, "postgresql")
+    else:
+        text = "…"
+    return f"LINE {number}: {text}"
+
+
+def _pair(match: re.Match[str]) -> str:
+    quote, name, separator, scheme, value = match.groups()
+    if name.lower() in _PROSE_WORDS or not is_secret_name(name):
+        return match[0]
+    if value.strip("\"'") in (REDACTED, "?"):
+        return match[0]
+    quoted = value[0] if value[0] in "\"'" else ""
+    return f"{quote}{name}{quote}{separator}{scheme or ''}{quoted}{REDACTED}{quoted}"
+
+
+@functools.lru_cache(maxsize=1024)
+def scrub_message(text: str) -> str:
+    """``text`` without the values of driver errors, URL secrets and ``secret=value`` pairs.
+
+    Never raises; ``scrub_message(scrub_message(t)) == scrub_message(t)``.
+    """
+    if "LINE " in text:
+        text = _PG_LINE_ECHO.sub(_line_echo, text)
+    for pattern, replacement in _DRIVER_RULES:
+        text = pattern.sub(replacement, text)
+    text = _URL.sub(lambda m: redact_url(m[0]), text)
+    if "@" in text:
+        text = _LOOSE_USERINFO.sub(f"{REDACTED}:{REDACTED}@", text)
+    return _PAIR.sub(_pair, text)
+
+
+# A frame of a formatted traceback, with the prefix exception groups draw (``  |   File ...``).
+_FRAME = re.compile(r'^[ |+\-]*File "[^\n]*", line \d+, in [^\n]*$')
+
+
+def scrub_stacktrace(text: str, keep_messages: bool = True) -> str:
+    """A formatted traceback without its source lines, its messages scrubbed (or dropped).
+
+    Source lines show the test's code, literals and all (``cursor.execute("... 'x'")``): they
+    go, and so do the ``^^^^`` markers under them. Frame lines (file, line, function) stay.
+    """
+    kept: list[str] = []
+    in_frame = False
+    for line in text.splitlines():
+        if _FRAME.match(line):
+            kept.append(line)
+            in_frame = True
+        elif in_frame and (line.startswith("    ") or line.lstrip(" |").startswith(("~", "^"))):
+            continue  # the frame's source line(s)
+        else:
+            in_frame = False
+            if keep_messages or line.startswith("Traceback") or not line.strip():
+                kept.append(line)
+    scrubbed = "\n".join(kept)
+    return scrub_message(scrubbed) if keep_messages else scrubbed
