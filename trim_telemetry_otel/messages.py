@@ -36,6 +36,7 @@ __all__ = [
     "messages_mode",
     "normalize_statement",
     "outgoing_message",
+    "read_messages_mode",
     "scrub_message",
     "scrub_stacktrace",
     "set_messages_mode",
@@ -71,13 +72,18 @@ def set_messages_mode(mode: str | None) -> None:
     _mode = None if mode is None else parse_messages_mode(mode, "--telemetry-messages")
 
 
-def messages_mode(environ: Mapping[str, str] | None = None) -> str:
-    """``redacted`` (the default) or ``off``. An unknown value fails closed: ``off``, warned."""
+def read_messages_mode(environ: Mapping[str, str]) -> str:
+    """What ``TRIM_TELEMETRY_MESSAGES`` says (default ``redacted``); raises on an unknown value."""
+    value = environ.get(MESSAGES_ENV, "")
+    return parse_messages_mode(value) if value.strip() else REDACTED_MODE
+
+
+def messages_mode() -> str:
+    """The mode of this process. An unknown value in the environment fails closed: ``off``."""
     global _mode
     if _mode is None:
-        value = (os.environ if environ is None else environ).get(MESSAGES_ENV, "")
         try:
-            _mode = parse_messages_mode(value) if value.strip() else REDACTED_MODE
+            _mode = read_messages_mode(os.environ)
         except MessagesModeError as error:
             logger.warning("trim-telemetry-otel: %s; messages are dropped", error)
             _mode = OFF_MODE
@@ -128,9 +134,9 @@ _URL = re.compile(
 )
 _LOOSE_USERINFO = re.compile(r"(?<![\w/@])[^\s/?#@:'\"()<>,=]+:[^\s/?#@'\"()<>]*@(?=[\w\[])")
 _AUTH_SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256)\s+"
-_PAIR = re.compile(
-    r"""(?<![\w\-])(["']?)([A-Za-z_][\w\-.\[\]]*)\1(\s*[=:]\s*)"""
-    r"""(""" + _AUTH_SCHEMES + r""")?("[^"\n]*"|'[^'\n]*'|[^\s&,;'")}\]]+)"""
+_PAIR_NAME = re.compile(r"""(?<![\w\-])(["']?)([A-Za-z_][\w\-.\[\]]*)\1\s*[=:]\s*""")
+_PAIR_VALUE = re.compile(
+    r"""(""" + _AUTH_SCHEMES + r""")?("[^"\n]*"|'[^'\n]*'|[^\s&,;?#'")}\]]+)"""
 )
 # Common words that are secret names in a URL but not in prose ("status code: 500").
 _PROSE_WORDS = frozenset({"code", "key", "session", "sig", "auth", "pass", "ticket", "cookie"})
@@ -151,14 +157,22 @@ def _line_echo(match: re.Match[str]) -> str:
     return f"LINE {number}: {text}"
 
 
-def _pair(match: re.Match[str]) -> str:
-    quote, name, separator, scheme, value = match.groups()
-    if name.lower() in _PROSE_WORDS or not is_secret_name(name):
-        return match[0]
-    if value.strip("\"'") in (REDACTED, "?"):
-        return match[0]
-    quoted = value[0] if value[0] in "\"'" else ""
-    return f"{quote}{name}{quote}{separator}{scheme or ''}{quoted}{REDACTED}{quoted}"
+def _redact_pairs(text: str) -> str:
+    # A name that is not secret is stepped over, not its value: in "ValueError: token=x" the
+    # value of "ValueError" would swallow "token=x".
+    parts: list[str] = []
+    done = searched = 0
+    while (name := _PAIR_NAME.search(text, searched)) is not None:
+        searched = name.end()
+        if name[2].lower() in _PROSE_WORDS or not is_secret_name(name[2]):
+            continue
+        value = _PAIR_VALUE.match(text, name.end())
+        if value is None or value[2].strip("\"'") in (REDACTED, "?"):
+            continue
+        quote = value[2][0] if value[2][0] in "\"'" else ""
+        parts += [text[done : value.start(2)], quote, REDACTED, quote]
+        done = searched = value.end()
+    return "".join(parts) + text[done:] if parts else text
 
 
 @functools.lru_cache(maxsize=1024)
@@ -174,7 +188,7 @@ def scrub_message(text: str) -> str:
     text = _URL.sub(lambda m: redact_url(m[0]), text)
     if "@" in text:
         text = _LOOSE_USERINFO.sub(f"{REDACTED}:{REDACTED}@", text)
-    return _PAIR.sub(_pair, text)
+    return _redact_pairs(text)
 
 
 # A frame of a formatted traceback, with the prefix exception groups draw (``  |   File ...``).

@@ -17,6 +17,7 @@ import pytest
 
 from ..exporter import EXPORTER_NAME
 from ..forwarding import traces_exporter_names
+from ..messages import read_messages_mode, set_messages_mode
 from ..provider import get_telemetry
 from ..roots import RunningTest, TestOutcome
 from ..session import TelemetrySession
@@ -52,6 +53,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(implies --telemetry; protocol from OTEL_EXPORTER_OTLP_PROTOCOL, default grpc). "
         "Also: the standard OTEL_EXPORTER_OTLP_* and OTEL_TRACES_EXPORTER variables.",
     )
+    group.addoption(
+        "--telemetry-messages",
+        choices=("redacted", "off"),
+        default=None,
+        help="failure messages and skip reasons in records and forwarded spans: 'redacted' "
+        "(the default: values of driver errors, URL secrets and secret=value pairs scrubbed) or "
+        "'off' (dropped). Also: env TRIM_TELEMETRY_MESSAGES.",
+    )
     parser.addini("telemetry", type="bool", default=False, help="switch per-test telemetry on")
     parser.addini("telemetry_dir", default="", help="directory for telemetry run files")
 
@@ -72,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
             enabled = config.getini("telemetry") or EXPORTER_NAME in exporters
     if not enabled or config.getoption("collectonly"):
         return
+    try:
+        set_messages_mode(config.getoption("telemetry_messages") or read_messages_mode(os.environ))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
     get_telemetry(otlp_endpoint)  # the pipeline, forwarding included, before the session starts
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
