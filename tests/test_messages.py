@@ -1,4 +1,4 @@
-"""Messages lose their values: real driver errors from sqlite, PostgreSQL and MariaDB, URLs, pairs."""
+"""Messages lose their values: real driver errors (sqlite, PostgreSQL, MariaDB), URLs, pairs."""
 
 from __future__ import annotations
 

@@ -64,7 +64,9 @@ def test_sqlite_literals_parameters_and_a_unique_violation(shared_lookup):
     cursor.execute("CREATE TABLE person (email TEXT UNIQUE, note TEXT)")
     cursor.execute("INSERT INTO person VALUES ('zqleak-sqlite-literal', x'7a716c65616b')")
     cursor.execute("INSERT INTO person VALUES (?, ?)", ("zqleak-sqlite-param", "n"))
-    cursor.execute("SELECT * FROM person WHERE note LIKE ? ESCAPE '\\\\' AND email = 'zqdialect-esc'", ("%",))
+    cursor.execute(
+        "SELECT * FROM person WHERE note LIKE ? ESCAPE '\\\\' AND email = 'zqdialect-esc'", ("%",)
+    )
     cursor.execute("INSERT INTO person VALUES ('zqleak-sqlite-literal', 'again')")
 
 
@@ -100,8 +102,10 @@ def test_postgresql_psycopg2_unique_violation():
 
 
 def test_mariadb_duplicate_entry():
-    connection = pymysql.connect(host="{my_host}", port={my_port}, user="{my_user}",
-                                 password="{my_password}", database="{my_database}", autocommit=True)
+    connection = pymysql.connect(
+        host="{my_host}", port={my_port}, user="{my_user}", password="{my_password}",
+        database="{my_database}", autocommit=True,
+    )
     cursor = connection.cursor()
     table = f"privacy_my_{{PID}}"
     cursor.execute(f"CREATE TABLE {{table}} (email varchar(100) UNIQUE)")
@@ -118,8 +122,10 @@ def test_urls_with_secrets_through_every_client():
     user_url = URL.replace("http://", "http://admin:zqleak-userinfo@")
     headers = {{"Authorization": "Bearer zqleak-auth", "X-Api-Key": "zqleak-apikey",
                "Cookie": "sid=zqleak-cookie", "X-Trace-Me": "visible"}}
-    requests.get(user_url + "/a;jsessionid=zqleak-jsession?access_token=zqleak-q1&page=2#zqleak-frag",
-                 headers=headers)
+    requests.get(
+        user_url + "/a;jsessionid=zqleak-jsession?access_token=zqleak-q1&page=2#zqleak-frag",
+        headers=headers,
+    )
     urllib.request.urlopen(URL + "/b?user%5Bpassword%5D=zqleak-q2&keyword=shoes").read()
     httpx.get(URL + "/c?private_token=zqleak-q3&api-key=zqleak-q4", headers=headers)
 
@@ -366,3 +372,51 @@ def test_records_keep_what_is_not_secret(suite: pytest.Pytester) -> None:
     skip = records["test_a_skip_reason_with_a_token"]["skip_reason"]
     assert skip == "waiting for https://ci.example/api?token=REDACTED"
     assert json.dumps(records).count("zqleak") == 0
+
+
+OWN_RUNNER = """
+import sqlite3
+
+from opentelemetry import trace
+
+from trim_telemetry_otel.roots import RunningTest, TestIdentity, TestOutcome
+
+tracer = trace.get_tracer("my-runner")
+cursor = sqlite3.connect(":memory:").cursor()
+for n in range(3):
+    name = f"test_{n}"
+    identity = TestIdentity(f"suite.py::{name}", name, None, "suite", "suite.py", "unittest")
+    test = RunningTest(tracer, identity, "run_own")
+    cursor.execute("SELECT 'zqleak-own-literal', ?", (n,))
+    test.finish(TestOutcome("failed", failure_message="boom at http://h/?token=zqleak-own"))
+"""
+
+
+def test_a_runner_of_ones_own_under_opentelemetry_instrument_forwards_nothing_secret(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No runner of ours at all: the trim_ndjson exporter protects the configurator's provider."""
+    if not INSTRUMENT.exists():
+        pytest.skip("opentelemetry-distro is not installed")
+    for name in list(os.environ):
+        if name.startswith(("OTEL_", "TRIM_TELEMETRY")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+    monkeypatch.setenv("TRIM_TELEMETRY_DIR", str(pytester.path / "out"))
+    script = pytester.makepyfile(runner=OWN_RUNNER)
+    with grpc_receiver() as (endpoint, received):
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp,trim_ndjson")
+
+        result = pytester.run(str(INSTRUMENT), sys.executable, script, timeout=120)
+
+        assert result.ret == 0, result.stderr.str()
+        received.wait_for(6)
+        [path] = run_files(pytester.path / "out")
+        records = read_records(path)
+        assert [r["failure_message"] for r in records] == ["boom at http://h/?token=REDACTED"] * 3
+        assert_no_marker("the run file", path.read_bytes())
+        assert len(received.spans) == 6
+        for number, request in enumerate(received.raw):
+            assert_no_marker(f"OTLP request {number}", request)

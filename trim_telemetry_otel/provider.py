@@ -27,7 +27,7 @@ from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
 from .instrumentation import instrument_libraries
 from .processor import FoldingSpanProcessor
-from .redaction import RedactingSpanProcessor
+from .redaction import protect_provider
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
@@ -107,9 +107,12 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
         owns = True
         # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
         # leaves ours usable: every instrumentor below is given it by hand.
-    # First, so that every processor after it (ours, opentelemetry-instrument's exporters, any the
-    # application adds) reads spans whose secrets are gone.
-    provider.add_span_processor(RedactingSpanProcessor())
+    if not owns:
+        # The provider's own exporters (opentelemetry-instrument's otlp, the application's) are
+        # out of our reach: spans are redacted while they are recorded, before any of them reads
+        # them. On our own provider the only way out is our forwarding, which redacts on its
+        # batch thread instead, at no cost to the tests.
+        protect_provider(provider)
     provider.add_span_processor(processor)
     forwarding = None
     if owns:

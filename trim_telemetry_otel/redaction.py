@@ -23,11 +23,20 @@ started with and turns the SDK span into a subclass whose setters redact what co
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, _Span
+from opentelemetry.sdk.trace import (
+    Event,
+    ReadableSpan,
+    Span,
+    SpanProcessor,
+    TracerProvider,
+    _Span,
+)
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util import types
@@ -265,3 +274,18 @@ class RedactingSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+_protected: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
+_protected_lock = threading.Lock()
+
+
+def protect_provider(provider: object) -> bool:
+    """Add a :class:`RedactingSpanProcessor` to an SDK ``provider`` once; whether it has one."""
+    if not isinstance(provider, TracerProvider):
+        return False
+    with _protected_lock:
+        if provider not in _protected:
+            provider.add_span_processor(RedactingSpanProcessor())
+            _protected.add(provider)
+    return True
