@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -284,3 +285,21 @@ secret_values = st.text(alphabet="abcdefXYZ0123456789@.-_", min_size=1, max_size
 )
 def test_planted_values_never_survive_the_known_formats(value: str, template: str) -> None:
     assert f"zq{value}" not in scrub_message(template.replace("{v}", value))
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ['a: "x', "Key (a)=(", "x=", 'near "', "Duplicate entry '", "existing key (a)=(",
+     "Failing row contains (", "syntax to use near '", "a:b@", "/p?", "http", 'value "'],
+)  # fmt: skip
+def test_no_text_makes_scrubbing_slow(unit: str) -> None:
+    text = (unit * (20_000 // len(unit)))[: messages.MESSAGE_SCAN_LIMIT]
+    started = time.perf_counter()
+    scrub_message(text + " ")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_text_past_the_scan_limit_is_cut_at_a_line_break_never_inside_a_value() -> None:
+    head = "x" * (messages.MESSAGE_SCAN_LIMIT - 20) + "\n"
+    scrubbed = scrub_message(head + f"DETAIL:  Key (email)=({MARK}{'y' * 40}) already exists.")
+    assert scrubbed == head[:-1] + "…"

@@ -97,44 +97,84 @@ def outgoing_message(text: str | None) -> str | None:
     return scrub_message(text)
 
 
-Rule = tuple["re.Pattern[str]", "str | Callable[[re.Match[str]], str]"]
+Rule = Callable[[str], str]
 
-# PostgreSQL ends a value-quoting primary message or DETAIL/CONTEXT line with `: "value"`.
-_PG_SECTION_END = r'"(?=[ \t]*(?:\n|\Z))'
+# A value ends at the first terminator after it, and the scan for that terminator is shared by all
+# the places where a value starts: scrubbing stays linear in the length of the text, whatever it
+# holds. A value longer than this is not recognised (the driver formats quote far shorter ones).
+_VALUE_LIMIT = 2048
+
+
+def _values(start: str, end: str, flags: int = 0) -> Rule:
+    """Replace what lies between each ``start`` match and the next ``end`` match with ``?``."""
+    starts, ends = re.compile(start, flags), re.compile(end, flags)
+
+    def apply(text: str) -> str:
+        parts: list[str] = []
+        done = searched = 0
+        stop: re.Match[str] | None = None
+        while (begin := starts.search(text, searched)) is not None:
+            searched = begin.end()
+            if stop is None or stop.start() < begin.end():
+                stop = ends.search(text, begin.end())
+                if stop is None:
+                    break  # no terminator after this start, so none after any later one
+            if stop.start() - begin.end() > _VALUE_LIMIT or text[begin.end() : stop.start()] == "?":
+                continue
+            parts += [text[done : begin.end()], "?"]
+            done = searched = stop.start()
+        return "".join(parts) + text[done:] if parts else text
+
+    return apply
+
+
+def _sub(pattern: str, replacement: str | Callable[[re.Match[str]], str], flags: int = 0) -> Rule:
+    return functools.partial(re.compile(pattern, flags).sub, replacement)
+
+
+# Column lists end at the first ")=(" (an expression index's columns may hold parentheses).
+_COLUMNS = r"\((?:[^)\n]|\)(?!\s?=\s?\())" + "{0,512}" + r"\)\s?=\s?\("
+_LINE_VALUE = ".{0,2048}"  # greedy to the last terminator on the line, for row listings
 _DRIVER_RULES: list[Rule] = [
     # PostgreSQL (psycopg 3 and psycopg2 print the server's message and its DETAIL/CONTEXT).
-    (re.compile(r"(Key \(.*?\)=\().*?(\)(?: already exists| is not present in table"
-                r"| is still referenced from table| is duplicated| conflicts with existing key))",
-                re.DOTALL), r"\1?\2"),
-    (re.compile(r"(existing key \(.*?\)=\().*(\)\.)"), r"\1?\2"),
-    (re.compile(r"(Failing row contains \().*(\)\.)"), r"\1?\2"),
-    (re.compile(r"(Partition key of the failing row contains \(.*?\) = \().*(\)\.)"), r"\1?\2"),
-    (re.compile(r'(: ")(?!\?")(?:.*?)' + _PG_SECTION_END, re.DOTALL), r'\1?"'),
-    (re.compile(r'((?:value|Token|invalid value) ")(?!\?")(?:.*?)(" (?:is out of range|is invalid'
-                r'|for ))', re.DOTALL), r"\1?\2"),
-    (re.compile(r"(JSON data, line \d+: ).*"), r"\1?"),
-    (re.compile(r"(parameter \$\d+ = ')(?!\?')(?:.*)'"), r"\1?'"),
+    _values(r"Key " + _COLUMNS, r"\)(?: already exists| is not present in table"
+            r"| is still referenced from table| is duplicated| conflicts with existing key)"),
+    _sub(r"(existing key " + _COLUMNS + ")" + _LINE_VALUE + r"(\)\.)", r"\1?\2"),
+    _sub(r"(Failing row contains \()" + _LINE_VALUE + r"(\)\.)", r"\1?\2"),
+    _sub(r"(Partition key of the failing row contains " + _COLUMNS + ")" + _LINE_VALUE
+         + r"(\)\.)", r"\1?\2"),
+    # `: "value"` ending a line: `invalid input syntax for type integer: "x"` and its kin.
+    _values(r': "', r'"(?=[ \t]*(?:\n|\Z))'),
+    _values(r'(?:value|Token|invalid value) "', r'" (?:is out of range|is invalid|for )'),
+    _sub(r"(JSON data, line \d+: ).*", r"\1?"),
+    _sub(r"(parameter \$\d+ = ')(?!\?')" + _LINE_VALUE + "'", r"\1?'"),
     # The token where PostgreSQL or sqlite stopped: keywords and identifiers stay, values go.
-    (re.compile(r'((?:at or near|near|unrecognized token:) ")(.*?)("(?=:|$|\s+at character))',
-                re.MULTILINE), lambda m: m[1] + _token(m[2]) + m[3]),
+    _sub(r'((?:at or near|near|unrecognized token:) ")([^"\n]{0,2048}(?:"(?!:|$|\s+at character)'
+         r'[^"\n]{0,2048}){0,8})("(?=:|$|\s+at character))',
+         lambda m: m[1] + _token(m[2]) + m[3], re.MULTILINE),
     # MySQL / MariaDB (PyMySQL and mysqlclient: "(1062, \"Duplicate entry 'x' for key 'k'\")").
-    (re.compile(r"(Duplicate entry \\?').*(\\?' for key )"), r"\1?\2"),
-    (re.compile(r"((?:Incorrect|Truncated incorrect) [\w ]+ value: \\?')(?!\?').*?"
-                r"(\\?'(?: for column|\"?\)?$))", re.MULTILINE), r"\1?\2"),
-    (re.compile(r"(syntax to use near \\?')(.*)(\\?' at line \d+)"),
-     lambda m: m[1] + normalize_statement(m[2], "mysql") + m[3]),
+    _sub(r"(Duplicate entry \\?')" + _LINE_VALUE + r"(\\?' for key )", r"\1?\2"),
+    _values(r"(?:Incorrect|Truncated incorrect) [\w ]{1,64} value: \\?'",
+            r"\\?'(?: for column|\"?\)?$)", re.MULTILINE),
+    _sub(r"(syntax to use near \\?')(" + _LINE_VALUE + r")(\\?' at line \d+)",
+         lambda m: m[1] + normalize_statement(m[2], "mysql") + m[3]),
 ]  # fmt: skip
 
 # `LINE 3: <sql>` and the caret line under it. Only a first line echoed from its start begins
 # between two tokens; any other may begin inside a literal, so its text cannot be normalised.
 _PG_LINE_ECHO = re.compile(r"^LINE (\d+): (.*)(?:\n[ \t]*\^[ \t]*)?$", re.MULTILINE)
 
+# Each starts only where a word starts (after a space, a quote, a bracket...), which keeps the scan
+# linear: a long run of letters or slashes is not tried again from each of its characters.
 _URL = re.compile(
-    r"""[A-Za-z][A-Za-z0-9+.\-]*://[^\s'"<>`]+|(?<![\w/.])/[^\s'"<>`]*[?;#][^\s'"<>`]*"""
+    r"""(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]*://[^\s'"<>`]+"""
+    r"""|(?<![^\s'"(\[<=:,])/[^\s'"<>`]*[?;#][^\s'"<>`]*"""
 )
-_LOOSE_USERINFO = re.compile(r"(?<![\w/@])[^\s/?#@:'\"()<>,=]+:[^\s/?#@'\"()<>]*@(?=[\w\[])")
+_LOOSE_USERINFO = re.compile(
+    r"(?<![^\s'\"(\[<,=])[^\s/?#@:'\"()<>,=]+:[^\s/?#@'\"()<>]*@(?=[\w\[])"
+)
 _AUTH_SCHEMES = r"(?:Bearer|Basic|Digest|Token|Negotiate|NTLM|ApiKey|AWS4-HMAC-SHA256)\s+"
-_PAIR_NAME = re.compile(r"""(?<![\w\-])(["']?)([A-Za-z_][\w\-.\[\]]*)\1\s*[=:]\s*""")
+_PAIR_NAME = re.compile(r"""(?<![\w\-.\[\]])(["']?)([A-Za-z_][\w\-.\[\]]*)\1\s*[=:]\s*""")
 _PAIR_VALUE = re.compile(
     r"""(""" + _AUTH_SCHEMES + r""")?("[^"\n]*"|'[^'\n]*'|[^\s&,;?#'")}\]]+)"""
 )
@@ -175,16 +215,28 @@ def _redact_pairs(text: str) -> str:
     return "".join(parts) + text[done:] if parts else text
 
 
-@functools.lru_cache(maxsize=1024)
+# Longer text is cut before it is scrubbed (records keep 2000 characters anyway).
+MESSAGE_SCAN_LIMIT = 16384
+
+
+@functools.lru_cache(maxsize=256)
 def scrub_message(text: str) -> str:
     """``text`` without the values of driver errors, URL secrets and ``secret=value`` pairs.
 
-    Never raises; ``scrub_message(scrub_message(t)) == scrub_message(t)``.
+    Text past :data:`MESSAGE_SCAN_LIMIT` characters is dropped, back to the last line break (or
+    space) before the limit, so that no value is cut in two and half of it kept. Never raises;
+    ``scrub_message(scrub_message(t)) == scrub_message(t)``.
     """
+    if len(text) > MESSAGE_SCAN_LIMIT:
+        head = text[:MESSAGE_SCAN_LIMIT]
+        cut = head.rfind("\n")
+        if cut < MESSAGE_SCAN_LIMIT // 2:
+            cut = max(head.rfind(" "), 0)
+        text = head[:cut] + "…"
     if "LINE " in text:
         text = _PG_LINE_ECHO.sub(_line_echo, text)
-    for pattern, replacement in _DRIVER_RULES:
-        text = pattern.sub(replacement, text)
+    for rule in _DRIVER_RULES:
+        text = rule(text)
     text = _URL.sub(lambda m: redact_url(m[0]), text)
     if "@" in text:
         text = _LOOSE_USERINFO.sub(f"{REDACTED}:{REDACTED}@", text)
