@@ -61,6 +61,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(the default: values of driver errors, URL secrets and secret=value pairs scrubbed) or "
         "'off' (dropped). Also: env TRIM_TELEMETRY_MESSAGES.",
     )
+    group.addoption(
+        "--telemetry-otlp-spans",
+        choices=["all", "roots"],
+        default=None,
+        help="which spans go to the collector: all (default) or roots, the test root spans only, "
+        "each with its record's totals; the NDJSON keeps every query either way. "
+        "Also: env TRIM_TELEMETRY_OTLP_SPANS.",
+    )
     parser.addini("telemetry", type="bool", default=False, help="switch per-test telemetry on")
     parser.addini("telemetry_dir", default="", help="directory for telemetry run files")
 
@@ -86,7 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
 
-    get_telemetry(otlp_endpoint)  # the pipeline, forwarding included, before the session starts
+    # The pipeline, forwarding included, before the session starts.
+    get_telemetry(otlp_endpoint, config.getoption("telemetry_otlp_spans"))
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _RUN_ID_KEY in workerinput:
         # An xdist worker: write into the run file its controller created.
