@@ -420,3 +420,20 @@ def test_a_runner_of_ones_own_under_opentelemetry_instrument_forwards_nothing_se
         assert len(received.spans) == 6
         for number, request in enumerate(received.raw):
             assert_no_marker(f"OTLP request {number}", request)
+
+
+def test_roots_only_forwarding_sends_nothing_secret_either(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with grpc_receiver() as (endpoint, received):
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+
+        result = suite.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--telemetry", "--telemetry-otlp-spans=roots"
+        )
+
+        result.assert_outcomes(passed=1, failed=6, skipped=1)
+        check_everything(suite, received)
+        assert all(span.parent_span_id is None for span in received.spans)
+        assert any("Key (email)=(?)" in span.status_message for span in received.spans)
+        assert_no_dialect_marker(suite, received)
