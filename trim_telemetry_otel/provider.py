@@ -28,6 +28,7 @@ from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
 from .instrumentation import auto_instrumented, instrument_libraries
 from .processor import FoldingSpanProcessor
+from .redaction import protect_provider
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
@@ -118,6 +119,12 @@ def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetr
         resource = Resource(run_context).merge(_resource())  # what the user set wins
         provider = TracerProvider(resource=resource, sampler=ParentBased(TestRootSampler()))
         owns = True
+    if not owns:
+        # The provider's own exporters (opentelemetry-instrument's otlp, the application's) are
+        # out of our reach: spans are redacted while they are recorded, before any of them reads
+        # them. On our own provider the only way out is our forwarding, which redacts on its
+        # batch thread instead, at no cost to the tests.
+        protect_provider(provider)
     provider.add_span_processor(processor)
     forwarding = None
     if owns:

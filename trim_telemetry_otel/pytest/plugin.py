@@ -17,6 +17,7 @@ import pytest
 
 from ..exporter import EXPORTER_NAME
 from ..forwarding import traces_exporter_names
+from ..messages import read_messages_mode, set_messages_mode
 from ..provider import get_telemetry
 from ..roots import RunningTest, TestOutcome
 from ..session import TelemetrySession
@@ -53,6 +54,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Also: the standard OTEL_EXPORTER_OTLP_* and OTEL_TRACES_EXPORTER variables.",
     )
     group.addoption(
+        "--telemetry-messages",
+        choices=("redacted", "off"),
+        default=None,
+        help="failure messages and skip reasons in records and forwarded spans: 'redacted' "
+        "(the default: values of driver errors, URL secrets and secret=value pairs scrubbed) or "
+        "'off' (dropped). Also: env TRIM_TELEMETRY_MESSAGES.",
+    )
+    group.addoption(
         "--telemetry-otlp-spans",
         choices=["all", "roots"],
         default=None,
@@ -80,6 +89,10 @@ def pytest_configure(config: pytest.Config) -> None:
             enabled = config.getini("telemetry") or EXPORTER_NAME in exporters
     if not enabled or config.getoption("collectonly"):
         return
+    try:
+        set_messages_mode(config.getoption("telemetry_messages") or read_messages_mode(os.environ))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
     # The pipeline, forwarding included, before the session starts.
     get_telemetry(otlp_endpoint, config.getoption("telemetry_otlp_spans"))
