@@ -275,6 +275,9 @@ def test_each_test_carries_only_its_own_queries(verbose_run: Run) -> None:
             "total_duration_ms": records["test_passes"]["db_queries"][0]["total_duration_ms"],
             "db_system": "sqlite",
             "db_name": None,
+            "operation": "SELECT",
+            "summary": "SELECT t",
+            "housekeeping": False,
         }
     ]
     assert records["test_passes"]["db_duplicate_count"] == 1

@@ -23,7 +23,7 @@ from opentelemetry.trace import TracerProvider
 
 from . import propagation, psycopg_tracing, sqlite_tracing
 from .diagnostics import logger
-from .mocking import follow_requests_mock, mark_mocked_response
+from .mocking import follow_requests_mock, mark_mocked_response, mark_mocking_active
 from .settings import SettingsError
 
 DISABLED_ENV = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
@@ -109,6 +109,7 @@ def _requests(provider: TracerProvider) -> bool:
         "opentelemetry.instrumentation.requests",
         "RequestsInstrumentor",
         tracer_provider=provider,
+        request_hook=mark_mocking_active,
         response_hook=mark_mocked_response,
     )
     if stock is None:
@@ -158,6 +159,21 @@ def _httpx(provider: TracerProvider) -> bool:
     return True
 
 
+def _ours(module: str, instrumentor_class: str) -> Callable[[TracerProvider], bool]:
+    def install(provider: TracerProvider) -> bool:
+        instrumentor = getattr(importlib.import_module(module), instrumentor_class)()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider)
+        return bool(instrumentor.is_instrumented_by_opentelemetry)
+
+    return install
+
+
+_wire = _ours("trim_telemetry_otel.wire", "WireInstrumentor")
+_sleeps = _ours("trim_telemetry_otel.sleeps", "SleepInstrumentor")
+_housekeeping = _ours("trim_telemetry_otel.housekeeping", "DjangoHousekeepingInstrumentor")
+
+
 @dataclass(frozen=True)
 class Library:
     name: str  # the instrumentor's entry-point name, as OTEL_PYTHON_DISABLED_INSTRUMENTATIONS says
@@ -177,6 +193,11 @@ LIBRARIES = (
     Library("urllib3", "urllib3", _urllib3),
     Library("urllib", "urllib", _urllib),
     Library("httpx", "httpx", _httpx),
+    # Ours: each request on the wire (redirect hops, retries), time spent sleeping, and Django's
+    # connection upkeep told apart from the test's queries.
+    Library("trim-wire", "http.client", _wire),
+    Library("trim-sleep", "time", _sleeps),
+    Library("trim-django-housekeeping", "django", _housekeeping),
 )
 
 _lock = threading.Lock()

@@ -32,6 +32,9 @@ class TelemetrySession:
         self._setup_writer = NdjsonWriter(self.setup_path, lazy=True)
         self._closed = False
         self._current: RunningTest | None = None
+        # Shared set-up running right now, outermost first: one that starts inside another (a
+        # class fixture pulling a session fixture through getfixturevalue) is part of its time.
+        self._open_setups: list[RunningTest] = []
         telemetry.processor.attach(self._writer, self._setup_writer)
 
     @classmethod
@@ -50,14 +53,19 @@ class TelemetrySession:
 
     def start_test(self, identity: TestIdentity) -> RunningTest | None:
         self._current = self._start(identity, attr.KIND_TEST)
+        self._open_setups.clear()
         return self._current
 
     def start_setup(self, identity: TestIdentity) -> RunningTest | None:
         """Shared set-up or tear-down work: recorded in the setup file, charged to no test.
 
-        Its time is taken out of the ``test_duration_ms`` of a test it ran inside.
+        Its time is taken out of the ``test_duration_ms`` of a test it ran inside, once: set-up
+        nested in other set-up is already part of the outer one's time.
         """
-        return self._start(identity, attr.KIND_SETUP)
+        setup = self._start(identity, attr.KIND_SETUP)
+        if setup is not None:
+            self._open_setups.append(setup)
+        return setup
 
     def _start(self, identity: TestIdentity, kind: str) -> RunningTest | None:
         try:
@@ -80,8 +88,15 @@ class TelemetrySession:
             current = self._current
             if test is current:
                 self._current = None
-            elif test.kind == attr.KIND_SETUP and current is not None:
-                current.shared_setup_ns += test.duration_ns()
+            elif test.kind == attr.KIND_SETUP:
+                open_setups = self._open_setups
+                outermost = bool(open_setups) and open_setups[0] is test
+                if test in open_setups:
+                    open_setups.remove(test)
+                    if current is not None and outermost:
+                        current.shared_setup_ns += test.duration_ns()
+                elif current is not None:  # started before this test: all of it ran inside
+                    current.shared_setup_ns += test.duration_ns()
         except Exception as error:
             self.errors.record("ending a test span", error)
 
