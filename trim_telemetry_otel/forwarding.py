@@ -186,7 +186,7 @@ class Forwarding(SpanProcessor):
         self.log_failure = True
         self._exporter = _GuardedExporter(exporter, self._failed)
         self._batches = BatchSpanProcessor(self._exporter)
-        self._skipped = 0  # spans that ended after forwarding stopped
+        self._ended = 0  # every span handed to us: what is not sent is this minus the sent
         self._forked_child = False
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._stop_in_forked_child)
@@ -202,16 +202,16 @@ class Forwarding(SpanProcessor):
 
     @property
     def spans_not_sent(self) -> int:
-        return self._exporter.dropped + self._skipped
+        """Dropped by a failed export, skipped after one, lost to a full queue or still queued."""
+        return max(self._ended - self._exporter.sent, 0)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
+        self._ended += 1
         if self._exporter.failure is None and not self._forked_child:
             self._batches.on_end(span)
-        else:
-            self._skipped += 1
 
     def _failed(self, reason: str) -> None:
         if self.log_failure:

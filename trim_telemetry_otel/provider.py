@@ -11,7 +11,7 @@ from pathlib import Path
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import (
     Decision,
     ParentBased,
@@ -23,10 +23,11 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from . import attributes as attr
-from .diagnostics import logger
-from .forwarding import Forwarding, start_forwarding
+from .diagnostics import logger, warn_now
+from .forwarding import Forwarding, start_forwarding, traces_exporter_names
 from .instrumentation import instrument_libraries
 from .processor import FoldingSpanProcessor
+from .settings import SPAN_LIMITS, check_otel_environment
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
@@ -100,15 +101,32 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
         # Someone (opentelemetry-instrument, the application) installed an SDK provider already:
         # set_tracer_provider would only log a warning, so join theirs.
         provider, owns = current, False
+        problems = None
     else:
-        provider = TracerProvider(resource=_resource(), sampler=ParentBased(TestRootSampler()))
+        problems = check_otel_environment()
+        for message in problems.span_limits:
+            warn_now(message)
+        # The SDK raises for a bad limit: give it the default for each one that is bad.
+        limits = SpanLimits(
+            **{
+                argument: SpanLimits.UNSET if default is None else default
+                for name, (argument, default) in SPAN_LIMITS.items()
+                if name in problems.bad_limits
+            }
+        )
+        provider = TracerProvider(
+            resource=_resource(), sampler=ParentBased(TestRootSampler()), span_limits=limits
+        )
         trace.set_tracer_provider(provider)
         owns = True
         # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
         # leaves ours usable: every instrumentor below is given it by hand.
     provider.add_span_processor(processor)
     forwarding = None
-    if owns:
+    if problems is not None and problems.forwarding and _forwarding_asked(otlp_endpoint):
+        # A half-configured exporter would fail later or raise now: forward nothing, say why.
+        warn_now(f"spans are not forwarded: {'; '.join(problems.forwarding)}")
+    elif owns:
         forwarding = start_forwarding(provider, os.environ, otlp_endpoint)
     elif otlp_endpoint is not None:
         # Whoever set up the provider (opentelemetry-instrument) set up its exporters too, from
@@ -122,6 +140,19 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
     return Telemetry(provider, processor, tracer, instrumented, owns, forwarding)
+
+
+def _forwarding_asked(otlp_endpoint: str | None) -> bool:
+    """The settings ask for OTLP forwarding (as :mod:`.forwarding` reads them)."""
+    names = traces_exporter_names(os.environ)
+    if otlp_endpoint is not None:
+        return True
+    if names is not None:
+        return any(name.startswith("otlp") for name in names)
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 def _resource() -> Resource:
