@@ -113,7 +113,7 @@ class Tally:
         lines = []
         if self.records_lost:
             reason = "; ".join(self.write_problems) or "the writes failed"
-            lines.append(f"WARNING: {self.records_lost} test records not written: {reason}")
+            lines.append(f"WARNING: {self.records_lost} records not written: {reason}")
         elif self.write_problems:
             lines.append(f"WARNING: {'; '.join(self.write_problems)}")
         total = sum(self.errors.values())
