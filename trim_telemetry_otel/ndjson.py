@@ -6,16 +6,15 @@ import contextlib
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from .schema import TestRecord
 
-try:
+if sys.platform != "win32":
     import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
 
 # Lone surrogates: what ``surrogateescape`` makes of bytes that are not UTF-8 (file names, argv).
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -49,12 +48,12 @@ def open_for_append(base: Path, relative: Path) -> int:
     *directories, name = relative.parts
     if not _USES_DIR_FD:  # Windows: no dir_fd and no O_NOFOLLOW; refuse the links we can see
         where = base
-        for part in relative.parts:
-            where = where / part
+        for directory in directories:
+            where = where / directory
             _refuse_link(where)
-            if part != name:
-                where.mkdir(exist_ok=True)
-        return os.open(where, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
+            where.mkdir(exist_ok=True)
+        _refuse_link(where / name)
+        return os.open(where / name, os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
     parent = os.open(base, os.O_RDONLY | _DIRECTORY)
     try:
         where = base
@@ -207,7 +206,7 @@ def _locked(fd: int) -> Iterator[None]:
     copied and take that for a partial line. A writer killed mid-line drops the lock with its
     descriptor; the next writer finds the partial line and starts a fresh one.
     """
-    if fcntl is None:
+    if sys.platform == "win32":  # no advisory locks: O_APPEND alone keeps lines whole
         yield
         return
     fcntl.flock(fd, fcntl.LOCK_EX)
