@@ -35,8 +35,12 @@ _UNITTEST_LINE = re.compile(
     r"(?P<status>ok|FAIL|ERROR|skipped|expected failure|unexpected success)",
     re.MULTILINE,
 )
+_STATUSES = "PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS"
+# -v prints "file.py::Class::test_x PASSED", and under xdist "[gw0] [ 50%] PASSED file.py::test_x".
 _PYTEST_LINE = re.compile(
-    r"^(?P<status>PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) \S*::(?P<name>\w+)", re.MULTILINE
+    rf"^(?:\S+::(?P<name>\w+) (?P<status>{_STATUSES})"
+    rf"|\[gw\d+\] \[\s*\d+%\] (?P<xstatus>{_STATUSES}) \S+::(?P<xname>\w+))",
+    re.MULTILINE,
 )
 _STATUS = {
     "ok": "passed",
@@ -64,10 +68,13 @@ class Run:
     def outcomes(self) -> dict[str, str]:
         """Each test's outcome as the runner itself printed it."""
         if self.runner == "pytest":
-            found = _PYTEST_LINE.finditer(self.stdout)
+            found = [
+                (m["name"] or m["xname"], m["status"] or m["xstatus"])
+                for m in _PYTEST_LINE.finditer(self.stdout)
+            ]
         else:
-            found = _UNITTEST_LINE.finditer(self.stderr)
-        return {m["name"]: _STATUS.get(m["status"], m["status"]) for m in found}
+            found = [(m["name"], m["status"]) for m in _UNITTEST_LINE.finditer(self.stderr)]
+        return {name: _STATUS.get(status, status) for name, status in found}
 
     def warnings(self) -> list[str]:
         return [line for line in self.output.splitlines() if "WARNING" in line]
@@ -106,7 +113,7 @@ def run_suite(
     environ["PYTHONPATH"] = str(project)
     environ.update(env or {})
     if runner == "pytest":
-        command = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-rA"]
+        command = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-v"]
         command += ["--telemetry"] if telemetry else []
         command += ["test_suite.py"]
     elif runner == "unittest":
