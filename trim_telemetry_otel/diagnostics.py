@@ -45,7 +45,7 @@ class InternalErrors:
 
     Span callbacks run on the test's own thread: raising (or warning, which ``-W error`` turns into
     an exception) there would change the test's outcome, so failures are counted instead, said in
-    the run's summary, and logged (with the traceback) once per kind for whoever reads the log.
+    the run's summary, and logged at DEBUG level (with the traceback) once per kind.
     """
 
     def __init__(self) -> None:
@@ -57,7 +57,9 @@ class InternalErrors:
         line = f"{where}: {one_line(error)}"
         key = line if len(self.kinds) < 50 else f"{where}: {type(error).__name__}"
         if key not in self.kinds:
-            logger.warning("%s: %s failed: %r", PREFIX, where, error, exc_info=error)
+            # DEBUG: the run's summary says it where the user looks; the traceback is for whoever
+            # asks the log for it (a WARNING would print it mid-run, through logging's last resort).
+            logger.debug("%s: %s failed: %r", PREFIX, where, error, exc_info=error)
         self.kinds[key] = self.kinds.get(key, 0) + 1
 
 
@@ -120,7 +122,7 @@ class Tally:
         if total:
             lines.append(
                 f"WARNING: {total} telemetry errors (no test was affected; tracebacks in the "
-                f"'{logger.name}' log):"
+                f"'{logger.name}' log at DEBUG level):"
             )
             lines += [f"  {count} × {line}" for line, count in sorted(self.errors.items())]
         return lines
