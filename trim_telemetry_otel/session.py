@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import attributes as attr
 from .diagnostics import InternalErrors, Tally, warn_now
+from .forwarding import Forwarding
 from .ndjson import NdjsonWriter
 from .provider import Telemetry, get_telemetry
 from .roots import RunningTest, TestIdentity, TestOutcome
@@ -33,6 +34,7 @@ class TelemetrySession:
         self.telemetry = telemetry
         self.errors = InternalErrors()
         self.from_workers = Tally()  # what pytest-xdist workers reported to this controller
+        self.workers = 0
         self._writer = NdjsonWriter(path)
         if not self._writer.usable:
             raise OSError(self._writer.problem)
@@ -68,7 +70,13 @@ class TelemetrySession:
 
     def _start(self, identity: TestIdentity, kind: str) -> RunningTest | None:
         try:
-            return RunningTest(self.telemetry.tracer, identity, self.run_id, kind)
+            return RunningTest(
+                self.telemetry.tracer,
+                identity,
+                self.run_id,
+                kind,
+                self.telemetry.root_attributes,
+            )
         except Exception as error:
             self.errors.record("starting a test span", error)
             return None
@@ -92,6 +100,11 @@ class TelemetrySession:
             return self._writer.lines()
         except OSError:
             return 0
+
+    def add_worker_tally(self, data: dict[str, object]) -> None:
+        """What a pytest-xdist worker reported (:meth:`Tally.to_dict`), merged into ours."""
+        self.from_workers.merge(Tally.from_dict(data))
+        self.workers += 1
 
     def tally(self) -> Tally:
         """What went wrong in this process (pytest-xdist: plus what the workers reported)."""
@@ -139,14 +152,9 @@ class TelemetrySession:
         tally = self.tally()
         lines = self.summary(tally).splitlines()
         if forwarding is not None:
-            where = f"{forwarding.target.shown} ({forwarding.target.protocol})"
-            if tally.forwarding_failures:
-                lines.append(
-                    f"WARNING: spans not forwarded to {where}: {tally.forwarding_failures[0]} "
-                    f"({tally.spans_not_sent} spans not sent; the NDJSON records are complete)"
-                )
-            else:
-                lines.append(f"{tally.spans_sent} spans forwarded to {where}")
+            lines.append(
+                _forwarding_line(forwarding, tally) if self.workers else forwarding.summary()
+            )
         return lines
 
     def report_forwarding_at_the_end(self) -> None:
@@ -160,6 +168,23 @@ class TelemetrySession:
             self.telemetry.processor.detach()
             self._writer.close()
             self._setup_writer.close()
+
+
+def _forwarding_line(forwarding: Forwarding, tally: Tally) -> str:
+    """Forwarding's summary line from the counts of every process of the run (xdist)."""
+    where = f"{forwarding.target.shown} ({forwarding.target.protocol})"
+    if tally.forwarding_failures:
+        return (
+            f"WARNING: spans not forwarded to {where}: {tally.forwarding_failures[0]} "
+            f"({tally.spans_not_sent} spans not sent; the NDJSON records are complete)"
+        )
+    if tally.spans_not_sent:
+        total = tally.spans_not_sent + tally.spans_sent
+        return (
+            f"WARNING: {tally.spans_not_sent} of {total} spans not forwarded to {where}: the "
+            "export queue was full; raise OTEL_BSP_MAX_QUEUE_SIZE (the NDJSON records are complete)"
+        )
+    return f"{tally.spans_sent} spans forwarded to {where}"
 
 
 def start_or_warn(
