@@ -139,7 +139,8 @@ class TrimNdjsonExporter(SpanExporter):
             path = join_run_file(directory, run_id)  # checks the run id is a safe file name
             if setup:
                 path = setup_file_path(directory, run_id)
-            writer = self._writers[run_id, setup] = NdjsonWriter(path, lazy=True)
+            writer = NdjsonWriter(path, lazy=True, base=directory)  # no link below directory
+            self._writers[run_id, setup] = writer
         writer.write(record)
 
     def _output_directory(self) -> Path:

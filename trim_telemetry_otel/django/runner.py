@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.test.runner import DiscoverRunner, ParallelTestSuite
 
 from ..roots import TestIdentity, TestOutcome
-from ..session import TelemetrySession
+from ..session import TelemetrySession, start_or_warn
 from ..settings import DEFAULT_DIR, DIR_ENV, EnvSettings, SettingsError
 from ..unittest.result import telemetry_result_class
 from ..unittest.suite import TelemetryTestSuite
@@ -59,13 +59,13 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
     def setup_test_environment(self, **kwargs: Any) -> None:
         # The first step of run_tests: instrument before setup_databases opens any connection.
         if self._telemetry_on and self.telemetry is None:
-            try:
-                self.telemetry = TelemetrySession.start(self.telemetry_dir, self._run_id)
-            except OSError as error:
-                raise CommandError(f"telemetry: cannot create the run file: {error}") from None
-            self.telemetry.report_forwarding_at_the_end()
-            psycopg.trace_django_connections(self.telemetry)
-            parallel.share_with_workers(self.telemetry)
+            # A run file that cannot be created costs the records (one warning), not the run.
+            self.telemetry = start_or_warn(self.telemetry_dir, self._run_id)
+            self._telemetry_on = self.telemetry is not None
+            if self.telemetry is not None:
+                self.telemetry.report_forwarding_at_the_end()
+                psycopg.trace_django_connections(self.telemetry)
+                parallel.share_with_workers(self.telemetry)
         super().setup_test_environment(**kwargs)
 
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:

@@ -20,13 +20,14 @@ from ..forwarding import traces_exporter_names
 from ..messages import read_messages_mode, set_messages_mode
 from ..provider import get_telemetry
 from ..roots import RunningTest, TestOutcome
-from ..session import TelemetrySession
+from ..session import TelemetrySession, start_or_warn
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
 from .identity import fixture_identity, item_identity
 from .outcome import PhaseReport, fixture_failure, outcome_of
 
 _RUN_ID_KEY = "trim_telemetry_run_id"
 _DIR_KEY = "trim_telemetry_dir"
+_TALLY_KEY = "trim_telemetry_tally"  # a worker's problems, sent to its controller
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,17 +100,17 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _RUN_ID_KEY in workerinput:
         # An xdist worker: write into the run file its controller created.
-        session = TelemetrySession.join(Path(workerinput[_DIR_KEY]), workerinput[_RUN_ID_KEY])
+        directory, run_id = Path(workerinput[_DIR_KEY]), workerinput[_RUN_ID_KEY]
+        session = start_or_warn(directory, run_id, join=True)
     else:
-        try:
-            session = TelemetrySession.start(_directory(config, env), env.run_id)
-        except OSError as error:
-            raise pytest.UsageError(f"telemetry: cannot create the run file: {error}") from None
-        if config.pluginmanager.has_plugin("dsession"):
+        # A run file that cannot be created costs the records, never the run (a warning says so).
+        session = start_or_warn(_directory(config, env), env.run_id)
+        if session is not None and config.pluginmanager.has_plugin("dsession"):
             # The xdist controller runs no test: it only hands the run to its workers.
             config.pluginmanager.register(XdistController(session), "trim-telemetry-controller")
             return
-    config.pluginmanager.register(TelemetryPlugin(config, session), "trim-telemetry")
+    if session is not None:
+        config.pluginmanager.register(TelemetryPlugin(config, session), "trim-telemetry")
 
 
 def _directory(config: pytest.Config, env: EnvSettings) -> Path:
@@ -130,8 +131,8 @@ class TelemetryPlugin:
     def __init__(self, config: pytest.Config, session: TelemetrySession) -> None:
         self.config = config
         self.session = session
-        if not hasattr(config, "workerinput"):
-            session.report_forwarding_at_the_end()  # the terminal summary says it, once
+        # The terminal summary says it, once (a worker's through its controller's summary).
+        session.report_forwarding_at_the_end()
         self._report: list[str] = []
         self._phases: list[PhaseReport] = []
         self._teardowns: dict[int, RunningTest | None] = {}
@@ -192,6 +193,9 @@ class TelemetryPlugin:
     def pytest_sessionfinish(self) -> None:
         # Every test and fixture has ended: send the spans still queued, within a time budget.
         self._report = self.session.report_lines()
+        workeroutput: dict[str, Any] | None = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[_TALLY_KEY] = self.session.tally().to_dict()
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not hasattr(self.config, "workerinput"):
@@ -214,9 +218,16 @@ class XdistController:
         node.workerinput[_RUN_ID_KEY] = self.session.run_id
         node.workerinput[_DIR_KEY] = str(self.session.path.parent)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        tally = getattr(node, "workeroutput", {}).get(_TALLY_KEY)
+        if tally is not None:
+            self.session.add_worker_tally(tally)
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "telemetry")
-        terminalreporter.write_line(self.session.summary())
+        for line in self.session.report_lines():
+            terminalreporter.write_line(line)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()
