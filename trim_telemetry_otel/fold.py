@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind
 
 from . import attributes as attr
 from . import cicd
+from .messages import scrub_message
 from .schema import (
     SCHEMA_VERSION,
     STATUSES,
@@ -110,8 +111,8 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
         "status_detail": _optional_str(root_attrs, attr.TEST_STATUS_DETAIL),
         "failure_phase": _optional_str(root_attrs, attr.TEST_FAILURE_PHASE),
         "failure_type": _optional_str(root_attrs, attr.TEST_FAILURE_TYPE),
-        "failure_message": _optional_str(root_attrs, attr.TEST_FAILURE_MESSAGE, _MESSAGE_LIMIT),
-        "skip_reason": _optional_str(root_attrs, attr.TEST_SKIP_REASON, _MESSAGE_LIMIT),
+        "failure_message": _message(root_attrs, attr.TEST_FAILURE_MESSAGE),
+        "skip_reason": _message(root_attrs, attr.TEST_SKIP_REASON),
         "start_time": iso_time(root.start_time),
         "end_time": iso_time(root.end_time),
         "test_duration_ms": _test_duration_ms(root, root_attrs),
@@ -175,6 +176,15 @@ def _status(value: object) -> Status:
             return status
     # A root span that ended without an outcome (the runner died mid-test) did not pass.
     return "error"
+
+
+def _message(root_attrs: Attributes, name: str) -> str | None:
+    # Roots made by RunningTest are scrubbed already; a root someone else made may not be.
+    value = root_attrs.get(name)
+    if value is None:
+        return None
+    text = scrub_message(str(value))
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
 
 def _optional_int(span_attrs: Attributes, name: str) -> int | None:
