@@ -1,0 +1,237 @@
+"""Where each SQL dialect's literals, comments and quoted names begin and end.
+
+A *reading* is one way of cutting a statement into tokens. Each dialect we know is read the way its
+server reads it; where the server's settings change where a literal ends (MySQL's
+``NO_BACKSLASH_ESCAPES``) or where the server is unknown, the statement is read every plausible way and whatever is a literal in any reading is a
+literal (:func:`tokens`). Every lexer is one compiled alternation applied left to right, each
+alternative either bounded or guaranteed to succeed, so lexing is linear in the text.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterator
+
+__all__ = ["DIALECTS", "Token", "dialect_of", "tokens"]
+
+# Token kinds. ``DOUBLE_QUOTED`` is sqlite's "…": a name, or a string when no column has that name.
+SPACE, COMMENT, QUOTED, DOUBLE_QUOTED, SYMBOL, LITERAL, WORD, PERCENT, PLACEHOLDER, OTHER = range(10)
+
+Token = tuple[int, int, int]  # kind, start, end
+
+_KINDS = {
+    "space": SPACE,
+    "comment": COMMENT,
+    "nested": COMMENT,
+    "quoted": QUOTED,
+    "dq": DOUBLE_QUOTED,
+    "symbol": SYMBOL,
+    "literal": LITERAL,
+    "word": WORD,
+    "percent": PERCENT,
+    "placeholder": PLACEHOLDER,
+    "other": OTHER,
+}
+
+_SYMBOL = r"(?P<symbol>[(),;=<>+*|&!~^\[\]{}@]|\.(?!\d))"
+_NUMBER = r"""
+    0[xX][0-9A-Fa-f_]+(?![\w$]) | 0[bB][01_]+(?![\w$]) | 0[oO][0-7_]+(?![\w$])
+    | (?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?(?![\w$])
+"""
+_PLACEHOLDER = r"(?P<placeholder>%\([^()'\"?\s]*\)[sbt]|%[sbt]|\?(?:\d+(?![\w$]))?|\$\d+|:[^\W\d]\w*|:\d+)"
+_PREFIX = r"(?:[EeNnBbXx]|[Uu]&)?"  # E'' N'' B'' X'' U&'': the prefix belongs to the literal
+
+
+def _quoted(quote: str, backslash: bool) -> str:
+    """A string in ``quote``, doubled to escape; an unterminated one runs to the end of the text,
+    so that what follows an odd quote is never shown token by token."""
+    q = re.escape(quote)
+    if backslash:
+        return rf"{q}[^{q}\\]*(?:(?:\\.?|{q}{q})[^{q}\\]*)*(?:{q}|\Z)"
+    return rf"{q}[^{q}]*(?:{q}{q}[^{q}]*)*(?:{q}|\Z)"
+
+
+def _names(*quotes: str) -> str:
+    # A quoted name must be closed: only then is it certainly a name (see _lexer for "…").
+    parts = [rf"{re.escape(o)}[^{re.escape(c)}]*(?:{re.escape(c * 2)}[^{re.escape(c)}]*)*"
+             rf"{re.escape(c)}" for o, c in quotes]  # fmt: skip
+    return "|".join(parts)
+
+
+def _lexer(
+    *,
+    strings: str,
+    comments: str,
+    double_quote: str,  # "name" (always a name), "dq" (sqlite's rule) or "string"
+    names: str,
+    backslash: bool = False,
+    extra_literals: str = "",
+) -> re.Pattern[str]:
+    dq_closed = _names(('"', '"'))
+    dq_open = r'"[^"]*(?:""[^"]*)*\Z'  # an unterminated "…" may be a string: it runs to the end
+    if double_quote == "name":
+        quoted = rf"(?P<quoted>{dq_closed}|{names})"
+    elif double_quote == "dq":
+        quoted = rf"(?P<quoted>{names})|(?P<dq>{dq_closed})"
+    else:
+        quoted = rf"(?P<quoted>{names})"
+        strings = rf"{strings}|{_quoted(chr(34), backslash)}"
+    return re.compile(
+        rf"""
+        (?P<space>\s+)
+        | {quoted}
+        | {_SYMBOL}
+        | {comments}
+        | (?P<literal>{strings}{extra_literals}|{_NUMBER}|{dq_open})
+        | (?P<word>\w[\w$]*)
+        | (?P<percent>%%)
+        | {_PLACEHOLDER}
+        | (?P<other>::|.)
+        """,
+        re.VERBOSE | re.DOTALL,
+    )
+
+
+_STANDARD = _PREFIX + _quoted("'", backslash=False)
+_ESCAPED = _PREFIX + _quoted("'", backslash=True)
+_PG_E = "[Ee]" + _quoted("'", backslash=True)
+_DOLLAR = r"|\$(?P<tag>[^\W\d]\w*|)\$.*?(?:\$(?P=tag)\$|\Z)"
+# PostgreSQL ends a line comment at \r too; its block comments nest (matched in code).
+_PG_COMMENTS = r"(?P<comment>--[^\n\r]*)|(?P<nested>/\*)"
+_SQLITE_COMMENTS = r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))"
+# MySQL: ``--`` opens a comment only when a space or control character follows (``1--1`` is
+# ``1 - -1``); ``#`` always does; ``/*!…*/`` is executable, dropping it shows nothing.
+_MYSQL_COMMENTS = r"(?P<comment>--(?=[\s\x00-\x1f]|\Z)[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))"
+
+_READINGS: dict[str, re.Pattern[str]] = {
+    "sqlite": _lexer(
+        strings=_STANDARD, comments=_SQLITE_COMMENTS, double_quote="dq",
+        names=_names(("`", "`"), ("[", "]")),
+    ),
+    "postgresql": _lexer(
+        strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name", names="(?!)",
+        extra_literals=_DOLLAR,
+    ),
+    # The first reading of an unknown dialect: PostgreSQL's, with MySQL's and sqlite's `names`.
+    "generic": _lexer(
+        strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name",
+        names=_names(("`", "`")), extra_literals=_DOLLAR,
+    ),
+    "mysql": _lexer(
+        strings=_ESCAPED, comments=_MYSQL_COMMENTS, double_quote="string",
+        names=_names(("`", "`")), backslash=True,
+    ),
+    "mysql-no-backslash-escapes": _lexer(
+        strings=_STANDARD, comments=_MYSQL_COMMENTS, double_quote="string",
+        names=_names(("`", "`")),
+    ),
+}  # fmt: skip
+
+# The readings a dialect's statements get, the first one giving every token that no reading
+# calls a literal. The others are consulted only when the text holds a character that can make
+# them disagree with the first.
+DIALECTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sqlite": (("sqlite",), ()),
+    "postgresql": (("postgresql",), ()),
+    "mysql": (("mysql", "mysql-no-backslash-escapes"), ("\\",)),
+    "generic": (
+        ("generic", "postgresql", "sqlite", "mysql", "mysql-no-backslash-escapes"),
+        ("\\", '"', "#", "$", "[", "`", "--", "/*"),
+    ),
+}
+
+_SYSTEMS = {
+    "sqlite": "sqlite",
+    "sqlite3": "sqlite",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
+def dialect_of(system: str | None) -> str:
+    """The dialect for a ``db.system`` / ``db.system.name`` value; unknown ones read generically."""
+    return _SYSTEMS.get(system.strip().lower(), "generic") if system else "generic"
+
+
+_NESTING = re.compile(r"/\*|\*/")
+
+
+def _lex(text: str, reading: str) -> Iterator[Token]:
+    match = _READINGS[reading].match
+    pos, n = 0, len(text)
+    while pos < n:
+        m = match(text, pos)
+        assert m is not None  # the last alternative matches any character
+        group = m.lastgroup
+        end = m.end()
+        if group == "nested":
+            end = _nested_comment_end(text, end)
+        yield _KINDS[group or "other"], pos, end
+        pos = end
+
+
+def _nested_comment_end(text: str, pos: int) -> int:
+    depth = 1
+    while True:
+        m = _NESTING.search(text, pos)
+        if m is None:
+            return len(text)
+        pos = m.end()
+        depth += 1 if m.group() == "/*" else -1
+        if depth == 0:
+            return pos
+
+
+def tokens(text: str, dialect: str) -> Iterator[Token]:
+    """The tokens of ``text`` in ``dialect``: a span that is a literal in any of the dialect's
+    readings comes out as one ``LITERAL`` token, whatever the first reading made of it."""
+    readings, divergent = DIALECTS[dialect]
+    if len(readings) == 1 or not any(mark in text for mark in divergent):
+        return _lex(text, readings[0])
+    return _merged(text, readings)
+
+
+def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
+    spans = heapq.merge(
+        *(
+            ((start, end) for kind, start, end in _lex(text, reading) if kind == LITERAL)
+            for reading in readings
+        )
+    )
+    hidden = _coalesce(spans)
+    span = next(hidden, None)
+    literal_start = literal_end = -1
+    for token in _lex(text, readings[0]):
+        kind, start, end = token
+        if literal_end > start:  # still inside the literal being built
+            literal_end = max(literal_end, end)
+        else:
+            if literal_end >= 0:
+                yield LITERAL, literal_start, literal_end
+                literal_start = literal_end = -1
+            if span is None or span[0] >= end:
+                yield token
+                continue
+            literal_start, literal_end = start, max(end, span[1])
+        # Absorb every hidden span the literal now reaches.
+        while span is not None and span[0] < literal_end:
+            literal_end = max(literal_end, span[1])
+            span = next(hidden, None)
+    if literal_end >= 0:
+        yield LITERAL, literal_start, literal_end
+
+
+def _coalesce(spans: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    current: tuple[int, int] | None = None
+    for start, end in spans:
+        if current is not None and start < current[1]:
+            current = (current[0], max(current[1], end))
+            continue
+        if current is not None:
+            yield current
+        current = (start, end)
+    if current is not None:
+        yield current
