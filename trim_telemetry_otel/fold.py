@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from . import attributes as attr
 from .mocking import raised_by_mocking_library
 from .schema import SCHEMA_VERSION, STATUSES, DbQuery, NetRequest, Status, TestRecord
-from .sql import is_transaction_control, normalize_sql
+from .sql import is_transaction_control, normalize_sql, truncate_sql
 from .urls import redact_url
 
 _MESSAGE_LIMIT = 2000
@@ -139,20 +139,23 @@ class _Tally(Generic[K]):
 class _DbFold(_Tally[tuple[str, str, "str | None"]]):
     def add_query(self, span: ReadableSpan, system: str, statement: object, name: object) -> None:
         # Without statement text the span name (the SQL verb) is all there is to group by.
-        sql = normalize_sql(str(statement)) if statement is not None else span.name
+        sql = normalize_sql(str(statement), system) if statement is not None else span.name
         key = (sql, system, None if name is None else str(name))
         self.add(key, span, span.status.status_code is StatusCode.ERROR)
 
     def queries(self) -> list[DbQuery]:
+        # Groups are keyed on the whole normalised text; only the stored copy is cut.
         return [
             {
-                "sql": sql,
+                "sql": stored,
+                "sql_truncated": truncated,
                 "count": count,
                 "total_duration_ms": _ms(total),
                 "db_system": system,
                 "db_name": name,
             }
             for (sql, system, name), (count, total) in self.groups.items()
+            for stored, truncated in (truncate_sql(sql),)
         ]
 
     def duplicates(self) -> int:

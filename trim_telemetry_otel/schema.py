@@ -1,4 +1,4 @@
-"""The record written for each test (schema 1.0.0) and the JSON Schema that describes it.
+"""The record written for each test (schema 1.1.0) and the JSON Schema that describes it.
 
 SCHEMA.md documents every field; ``record.schema.json`` ships in the package so that consumers and
 our own tests validate lines against the same contract.
@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypedDict
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 Status = Literal["passed", "failed", "error", "skipped"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
@@ -19,6 +19,7 @@ STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
 
 class DbQuery(TypedDict):
     sql: str
+    sql_truncated: bool
     count: int
     total_duration_ms: float
     db_system: str | None
