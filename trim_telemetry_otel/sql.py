@@ -225,6 +225,8 @@ def _normalize(statement: str, dialect: str) -> str:
                     create_index = True
             elif text != ".":
                 table_name = False
+        if text == "-" and last == "-":
+            spaced = True  # two minus signs must never meet: "--" would start a comment
         if text:
             parts.append(" " + text if spaced and last != "(" and text not in ",)" else text)
             kinds.append(kind)

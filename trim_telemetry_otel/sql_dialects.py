@@ -113,9 +113,12 @@ _READINGS: dict[str, re.Pattern[str]] = {
         strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name", names="(?!)",
         extra_literals=_DOLLAR,
     ),
-    # The first reading of an unknown dialect: PostgreSQL's, with MySQL's and sqlite's `names`.
+    # The first reading of an unknown dialect: PostgreSQL's, with MySQL's `names` and every
+    # comment any dialect has. Dropping a comment cannot show a literal of another reading: those
+    # are all merged in (_merged).
     "generic": _lexer(
-        strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name",
+        strings=f"{_PG_E}|{_STANDARD}", double_quote="name",
+        comments=r"(?P<comment>--[^\n]*|\#[^\n]*)|(?P<nested>/\*)",
         names=_names(("`", "`")), extra_literals=_DOLLAR,
     ),
     "mysql": _lexer(
@@ -195,16 +198,24 @@ def tokens(text: str, dialect: str) -> Iterator[Token]:
 
 
 def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
+    base = list(_lex(text, readings[0]))
+    # What the other readings call a comment is hidden too, unless the first reading drops
+    # exactly that comment as well: text one reading skips may be another one's literal.
     spans = heapq.merge(
+        ((start, end, False) for kind, start, end in base if kind == LITERAL),
         *(
-            ((start, end) for kind, start, end in _lex(text, reading) if kind == LITERAL)
-            for reading in readings
-        )
+            (
+                (start, end, kind == COMMENT)
+                for kind, start, end in _lex(text, reading)
+                if kind == LITERAL or kind == COMMENT
+            )
+            for reading in readings[1:]
+        ),
     )
     hidden = _coalesce(spans)
     span = next(hidden, None)
     literal_start = literal_end = -1
-    for token in _lex(text, readings[0]):
+    for token in base:
         kind, start, end = token
         if literal_end > start:  # still inside the literal being built
             literal_end = max(literal_end, end)
@@ -212,6 +223,10 @@ def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
             if literal_end >= 0:
                 yield LITERAL, literal_start, literal_end
                 literal_start = literal_end = -1
+            while span is not None and span[2] and kind == COMMENT and start <= span[0]:
+                if span[1] > end:
+                    break
+                span = next(hidden, None)  # the same comment, or one inside it
             if span is None or span[0] >= end:
                 yield token
                 continue
@@ -224,14 +239,14 @@ def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
         yield LITERAL, literal_start, literal_end
 
 
-def _coalesce(spans: Iterator[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    current: tuple[int, int] | None = None
-    for start, end in spans:
+def _coalesce(spans: Iterator[tuple[int, int, bool]]) -> Iterator[tuple[int, int, bool]]:
+    current: tuple[int, int, bool] | None = None
+    for start, end, comment in spans:
         if current is not None and start < current[1]:
-            current = (current[0], max(current[1], end))
+            current = (current[0], max(current[1], end), current[2] and comment)
             continue
         if current is not None:
             yield current
-        current = (start, end)
+        current = (start, end, comment)
     if current is not None:
         yield current
