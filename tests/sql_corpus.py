@@ -112,7 +112,9 @@ def number_literal(dialect: str, rnd: random.Random, *, modern: bool) -> str:
         f"{rnd.randint(1, 9)}.{rnd.randint(0, 9)}E-{rnd.randint(0, 9)}",
     ]
     if dialect != "postgresql" or modern:
-        forms += [f"0x{_hex(rnd)}", f"0X{_hex(rnd).upper()}"]
+        forms += [f"0x{_hex(rnd)}"]
+    if dialect == "sqlite" or (dialect == "postgresql" and modern):
+        forms += [f"0X{_hex(rnd).upper()}"]  # MySQL: a name
     if dialect == "postgresql" and modern:
         forms += [f"0o{rnd.randint(0, 7)}{rnd.randint(0, 7)}", f"0b{_bits(rnd)}"]
     if dialect == "mysql":
