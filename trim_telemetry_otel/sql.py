@@ -11,6 +11,7 @@ the span's ``db.system`` (:mod:`.sql_dialects`).
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections import OrderedDict
 
@@ -57,13 +58,13 @@ _SET_END_KEYWORDS = frozenset({"FROM", "LIMIT", "ORDER", "RETURNING", "WHERE"})
 # Paren frames: what an open ``(`` holds.
 _PLAIN, _IN_LIST, _ROW, _NAMES = range(4)
 
-_CACHE_BUDGET = 8 * 1024 * 1024  # characters of statement and result, all entries together
-_CACHE_ENTRY_LIMIT = 64 * 1024  # bigger statements are rare and would evict the common ones
-_ENTRY_OVERHEAD = 200  # bytes of dict node, tuple and str headers, counted as characters
+_CACHE_BUDGET = 16 * 1024 * 1024  # bytes of statements and results, all entries together
+_CACHE_ENTRY_LIMIT = 64 * 1024  # characters; longer statements would evict the common ones
+_ENTRY_OVERHEAD = 160  # bytes of the dict node and the key tuple
 
 
 class _Cache:
-    """An LRU of normalised statements bounded by the characters it holds, not by entries."""
+    """An LRU of normalised statements bounded by the bytes it holds, not by entries."""
 
     def __init__(self, budget: int) -> None:
         self._entries: OrderedDict[tuple[str, str], str] = OrderedDict()
@@ -79,7 +80,7 @@ class _Cache:
             return value
 
     def put(self, key: tuple[str, str], value: str) -> None:
-        cost = len(key[1]) + len(value) + _ENTRY_OVERHEAD
+        cost = _cost(key[1], value)
         with self._lock:
             if key in self._entries:
                 return
@@ -87,12 +88,16 @@ class _Cache:
             self.size += cost
             while self.size > self._budget:
                 (_, old_statement), old = self._entries.popitem(last=False)
-                self.size -= len(old_statement) + len(old) + _ENTRY_OVERHEAD
+                self.size -= _cost(old_statement, old)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self.size = 0
+
+
+def _cost(statement: str, normalized: str) -> int:
+    return sys.getsizeof(statement) + sys.getsizeof(normalized) + _ENTRY_OVERHEAD
 
 
 _cache = _Cache(_CACHE_BUDGET)
@@ -287,7 +292,7 @@ def _collapse_row(kinds: list[int], parts: list[str], opening: int, run: list[in
         run[0], run[1] = opening, len(parts) - 1
         return
     if alive and opening == first_close + 2 and len(parts) - opening == first_close + 1 - first_open:
-        if all(
+        if parts[first_open + 1 : first_close + 1] == parts[opening + 1 :] or all(
             a.lstrip(" ") == b.lstrip(" ")
             for a, b in zip(parts[first_open : first_close + 1], parts[opening:], strict=True)
         ):

@@ -28,6 +28,7 @@ _KINDS = {
     "dq": DOUBLE_QUOTED,
     "symbol": SYMBOL,
     "literal": LITERAL,
+    "unterminated": LITERAL,
     "word": WORD,
     "percent": PERCENT,
     "placeholder": PLACEHOLDER,
@@ -52,11 +53,18 @@ def _quoted(quote: str, backslash: bool) -> str:
     return rf"{q}[^{q}]*(?:{q}{q}[^{q}]*)*(?:{q}|\Z)"
 
 
-def _names(*quotes: str) -> str:
-    # A quoted name must be closed: only then is it certainly a name (see _lexer for "…").
-    parts = [rf"{re.escape(o)}[^{re.escape(c)}]*(?:{re.escape(c * 2)}[^{re.escape(c)}]*)*"
-             rf"{re.escape(c)}" for o, c in quotes]  # fmt: skip
-    return "|".join(parts)
+def _name(opening: str, closing: str) -> tuple[str, str]:
+    """A quoted name, closed, and unterminated: it runs to the end of the text and is then a
+    literal, since it is not certainly a name, and so that no opening quote is ever scanned for
+    its closing twice (which would make lexing quadratic)."""
+    o, c = re.escape(opening), re.escape(closing)
+    body = rf"[^{c}]*(?:{c}{c}[^{c}]*)*"
+    return rf"{o}{body}{c}", rf"{o}{body}\Z"
+
+
+# sqlite's [name] has no escape. An unterminated "[" stays a symbol (a PostgreSQL reading of the
+# same text may subscript an array with it), so its scan for "]" is bounded to stay linear.
+_BRACKETED = (r"\[[^\]]{0,256}\]", "(?!)")
 
 
 def _lexer(
@@ -64,26 +72,29 @@ def _lexer(
     strings: str,
     comments: str,
     double_quote: str,  # "name" (always a name), "dq" (sqlite's rule) or "string"
-    names: str,
+    names: tuple[tuple[str, str], ...] = (),
     backslash: bool = False,
     extra_literals: str = "",
 ) -> re.Pattern[str]:
-    dq_closed = _names(('"', '"'))
-    dq_open = r'"[^"]*(?:""[^"]*)*\Z'  # an unterminated "…" may be a string: it runs to the end
+    dq_closed, dq_open = _name('"', '"')
+    closed = "|".join(name[0] for name in names) or "(?!)"
+    unterminated = "".join("|" + name[1] for name in names)
     if double_quote == "name":
-        quoted = rf"(?P<quoted>{dq_closed}|{names})"
+        quoted = rf"(?P<quoted>{dq_closed}|{closed})"
     elif double_quote == "dq":
-        quoted = rf"(?P<quoted>{names})|(?P<dq>{dq_closed})"
+        quoted = rf"(?P<quoted>{closed})|(?P<dq>{dq_closed})"
     else:
-        quoted = rf"(?P<quoted>{names})"
+        quoted = rf"(?P<quoted>{closed})"
         strings = rf"{strings}|{_quoted(chr(34), backslash)}"
+    literals = rf"{strings}{extra_literals}|{_NUMBER}"
     return re.compile(
         rf"""
         (?P<space>\s+)
         | {quoted}
+        | (?P<unterminated>{dq_open}{unterminated})
         | {_SYMBOL}
         | {comments}
-        | (?P<literal>{strings}{extra_literals}|{_NUMBER}|{dq_open})
+        | (?P<literal>{literals})
         | (?P<word>\w[\w$]*)
         | (?P<percent>%%)
         | {_PLACEHOLDER}
@@ -107,10 +118,10 @@ _MYSQL_COMMENTS = r"(?P<comment>--(?=[\s\x00-\x1f]|\Z)[^\n]*|\#[^\n]*|/\*.*?(?:\
 _READINGS: dict[str, re.Pattern[str]] = {
     "sqlite": _lexer(
         strings=_STANDARD, comments=_SQLITE_COMMENTS, double_quote="dq",
-        names=_names(("`", "`"), ("[", "]")),
+        names=(_name("`", "`"), _BRACKETED),
     ),
     "postgresql": _lexer(
-        strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name", names="(?!)",
+        strings=f"{_PG_E}|{_STANDARD}", comments=_PG_COMMENTS, double_quote="name",
         extra_literals=_DOLLAR,
     ),
     # The first reading of an unknown dialect: PostgreSQL's, with MySQL's `names` and every
@@ -119,15 +130,15 @@ _READINGS: dict[str, re.Pattern[str]] = {
     "generic": _lexer(
         strings=f"{_PG_E}|{_STANDARD}", double_quote="name",
         comments=r"(?P<comment>--[^\n]*|\#[^\n]*)|(?P<nested>/\*)",
-        names=_names(("`", "`")), extra_literals=_DOLLAR,
+        names=(_name("`", "`"),), extra_literals=_DOLLAR,
     ),
     "mysql": _lexer(
         strings=_ESCAPED, comments=_MYSQL_COMMENTS, double_quote="string",
-        names=_names(("`", "`")), backslash=True,
+        names=(_name("`", "`"),), backslash=True,
     ),
     "mysql-no-backslash-escapes": _lexer(
         strings=_STANDARD, comments=_MYSQL_COMMENTS, double_quote="string",
-        names=_names(("`", "`")),
+        names=(_name("`", "`"),),
     ),
 }  # fmt: skip
 
@@ -163,17 +174,18 @@ _NESTING = re.compile(r"/\*|\*/")
 
 
 def _lex(text: str, reading: str) -> Iterator[Token]:
-    match = _READINGS[reading].match
-    pos, n = 0, len(text)
-    while pos < n:
-        m = match(text, pos)
-        assert m is not None  # the last alternative matches any character
-        group = m.lastgroup
-        end = m.end()
-        if group == "nested":
-            end = _nested_comment_end(text, end)
-        yield _KINDS[group or "other"], pos, end
-        pos = end
+    finditer, kinds = _READINGS[reading].finditer, _KINDS
+    pos = 0
+    while True:
+        for m in finditer(text, pos):
+            group = m.lastgroup
+            if group == "nested":  # its end needs counting: lex on from there
+                pos = _nested_comment_end(text, m.end())
+                yield COMMENT, m.start(), pos
+                break
+            yield kinds[group], m.start(), m.end()  # type: ignore[index]
+        else:
+            return
 
 
 def _nested_comment_end(text: str, pos: int) -> int:
