@@ -24,10 +24,12 @@ SYSTEMS = ("sqlite", "postgresql", "mysql", None)
 
 # Shapes that made the previous normaliser quadratic, or that stress one rule each.
 SHAPES: dict[str, Callable[[int], str]] = {
-    "bulk insert": lambda n: "INSERT INTO t (a, b) VALUES "
-    + ", ".join(f"({i}, 'v{i}')" for i in range(n // 12)),
-    "many IN-lists": lambda n: "SELECT * FROM t WHERE "
-    + " OR ".join(f"a IN ({i}, {i + 1})" for i in range(n // 20)),
+    "bulk insert": lambda n: (
+        "INSERT INTO t (a, b) VALUES " + ", ".join(f"({i}, 'v{i}')" for i in range(n // 12))
+    ),
+    "many IN-lists": lambda n: (
+        "SELECT * FROM t WHERE " + " OR ".join(f"a IN ({i}, {i + 1})" for i in range(n // 20))
+    ),
     "unclosed VALUES": lambda n: "INSERT INTO t VALUES (" * (n // 22),
     "deep parens": lambda n: "SELECT " + "(" * (n // 2) + "1" + ")" * (n // 2),
     "unclosed placeholders": lambda n: "SELECT %(" * (n // 9),

@@ -51,7 +51,9 @@ _NAME_KEYWORDS = frozenset(
         "VIEW", "WITH",
     }
 )  # fmt: skip
-_TABLE_KEYWORDS = frozenset({"EXISTS", "INTO", "REFERENCES", "TABLE", "VIEW"})  # a name list follows
+_TABLE_KEYWORDS = frozenset(
+    {"EXISTS", "INTO", "REFERENCES", "TABLE", "VIEW"}
+)  # a name list follows
 _NAME_LIST_KEYWORDS = frozenset({"CONFLICT", "KEY", "UNIQUE"})
 _SET_END_KEYWORDS = frozenset({"FROM", "LIMIT", "ORDER", "RETURNING", "WHERE"})
 
@@ -291,14 +293,22 @@ def _collapse_row(kinds: list[int], parts: list[str], opening: int, run: list[in
     if first_open < 0:
         run[0], run[1] = opening, len(parts) - 1
         return
-    if alive and opening == first_close + 2 and len(parts) - opening == first_close + 1 - first_open:
-        if parts[first_open + 1 : first_close + 1] == parts[opening + 1 :] or all(
-            a.lstrip(" ") == b.lstrip(" ")
-            for a, b in zip(parts[first_open : first_close + 1], parts[opening:], strict=True)
-        ):
-            del kinds[first_close + 1 :], parts[first_close + 1 :]
-            return
+    if (
+        alive
+        and opening == first_close + 2
+        and _same_row(parts[first_open : first_close + 1], parts[opening:])
+    ):
+        del kinds[first_close + 1 :], parts[first_close + 1 :]
+        return
     run[2] = 0
+
+
+def _same_row(first: list[str], row: list[str]) -> bool:
+    # Rows written the same way compare as lists; others part by part, spacing aside.
+    return first == row or (
+        len(first) == len(row)
+        and all(a.lstrip(" ") == b.lstrip(" ") for a, b in zip(first, row, strict=True))
+    )
 
 
 def sql_operation(normalized: str) -> str:

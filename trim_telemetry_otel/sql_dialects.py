@@ -2,9 +2,10 @@
 
 A *reading* is one way of cutting a statement into tokens. Each dialect we know is read the way its
 server reads it; where the server's settings change where a literal ends (MySQL's
-``NO_BACKSLASH_ESCAPES``) or where the server is unknown, the statement is read every plausible way and whatever is a literal in any reading is a
-literal (:func:`tokens`). Every lexer is one compiled alternation applied left to right, each
-alternative either bounded or guaranteed to succeed, so lexing is linear in the text.
+``NO_BACKSLASH_ESCAPES``) or where the server is unknown, the statement is read every plausible
+way and whatever is a literal in any reading is a literal (:func:`tokens`). Every lexer is one
+compiled alternation applied left to right, each alternative either bounded or sure to succeed
+once it has scanned to the end, so lexing is linear in the text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Iterator
 __all__ = ["DIALECTS", "Token", "dialect_of", "tokens"]
 
 # Token kinds. ``DOUBLE_QUOTED`` is sqlite's "…": a name, or a string when no column has that name.
-SPACE, COMMENT, QUOTED, DOUBLE_QUOTED, SYMBOL, LITERAL, WORD, PERCENT, PLACEHOLDER, OTHER = range(10)
+SPACE, COMMENT, QUOTED, DOUBLE_QUOTED, SYMBOL, LITERAL, WORD, PERCENT, PLACEHOLDER, OTHER = range(
+    10
+)
 
 Token = tuple[int, int, int]  # kind, start, end
 
@@ -40,7 +43,9 @@ _NUMBER = r"""
     0[xX][0-9A-Fa-f_]+(?![\w$]) | 0[bB][01_]+(?![\w$]) | 0[oO][0-7_]+(?![\w$])
     | (?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?(?![\w$])
 """
-_PLACEHOLDER = r"(?P<placeholder>%\([^()'\"?\s]*\)[sbt]|%[sbt]|\?(?:\d+(?![\w$]))?|\$\d+|:[^\W\d]\w*|:\d+)"
+_PLACEHOLDER = (
+    r"(?P<placeholder>%\([^()'\"?\s]*\)[sbt]|%[sbt]|\?(?:\d+(?![\w$]))?|\$\d+|:[^\W\d]\w*|:\d+)"
+)
 _PREFIX = r"(?:[EeNnBbXx]|[Uu]&)?"  # E'' N'' B'' X'' U&'': the prefix belongs to the literal
 
 
@@ -219,7 +224,7 @@ def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
             (
                 (start, end, kind == COMMENT)
                 for kind, start, end in _lex(text, reading)
-                if kind == LITERAL or kind == COMMENT
+                if kind in (LITERAL, COMMENT)
             )
             for reading in readings[1:]
         ),
