@@ -147,11 +147,12 @@ def _normalize(statement: str, dialect: str) -> str:
     create_index = False
     last = upper_last = "("  # "(" suppresses a leading space exactly like "no space after ("
     spaced = False
-    for token_kind, start, end in lex.tokens(statement, dialect):
-        if token_kind == lex.SPACE or token_kind == lex.COMMENT:
+    for token in lex.tokens(statement, dialect):
+        token_kind = token.lastgroup
+        if token_kind == lex.SPACE or token_kind == lex.COMMENT or token_kind == lex.NESTED:
             spaced = True
             continue
-        text = statement[start:end]
+        text = token[0]
         upper = text
         qualified, dq_text = dq_text, ""
         if token_kind == lex.WORD:

@@ -12,31 +12,40 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Literal, Protocol
 
-__all__ = ["DIALECTS", "Token", "dialect_of", "tokens"]
+__all__ = ["DIALECTS", "Lexeme", "Token", "dialect_of", "tokens"]
 
-# Token kinds. ``DOUBLE_QUOTED`` is sqlite's "…": a name, or a string when no column has that name.
-SPACE, COMMENT, QUOTED, DOUBLE_QUOTED, SYMBOL, LITERAL, WORD, PERCENT, PLACEHOLDER, OTHER = range(
-    10
-)
+# Token kinds: the names of the lexers' groups. ``DOUBLE_QUOTED`` is sqlite's "…": a name, or a
+# string when no column has that name.
+SPACE, COMMENT, NESTED, QUOTED, DOUBLE_QUOTED = "space", "comment", "nested", "quoted", "dq"
+SYMBOL, LITERAL, WORD, PERCENT, PLACEHOLDER, OTHER = (
+    "symbol", "literal", "word", "percent", "placeholder", "other"
+)  # fmt: skip
 
-Token = tuple[int, int, int]  # kind, start, end
+Token = tuple[str, int, int]  # kind, start, end
 
-_KINDS = {
-    "space": SPACE,
-    "comment": COMMENT,
-    "nested": COMMENT,
-    "quoted": QUOTED,
-    "dq": DOUBLE_QUOTED,
-    "symbol": SYMBOL,
-    "literal": LITERAL,
-    "unterminated": LITERAL,
-    "word": WORD,
-    "percent": PERCENT,
-    "placeholder": PLACEHOLDER,
-    "other": OTHER,
-}
+
+class Lexeme(Protocol):
+    """A token as the normaliser reads it: a regular expression match, or a :class:`_Lexeme`."""
+
+    @property
+    def lastgroup(self) -> str | None: ...
+
+    def __getitem__(self, group: Literal[0], /) -> str: ...
+
+
+class _Lexeme:
+    __slots__ = ("lastgroup", "_text")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.lastgroup = kind
+        self._text = text
+
+    def __getitem__(self, group: Literal[0], /) -> str:
+        return self._text
+
 
 _SYMBOL = r"(?P<symbol>[(),;=<>+*|&!~^\[\]{}@]|\.(?!\d))"
 _NUMBER = r"""
@@ -96,10 +105,9 @@ def _lexer(
         rf"""
         (?P<space>\s+)
         | {quoted}
-        | (?P<unterminated>{dq_open}{unterminated})
+        | (?P<literal>{dq_open}{unterminated}|{literals})
         | {_SYMBOL}
         | {comments}
-        | (?P<literal>{literals})
         | (?P<word>\w[\w$]*)
         | (?P<percent>%%)
         | {_PLACEHOLDER}
@@ -114,7 +122,8 @@ _ESCAPED = _PREFIX + _quoted("'", backslash=True)
 _PG_E = "[Ee]" + _quoted("'", backslash=True)
 _DOLLAR = r"|\$(?P<tag>[^\W\d]\w*|)\$.*?(?:\$(?P=tag)\$|\Z)"
 # PostgreSQL ends a line comment at \r too; its block comments nest (matched in code).
-_PG_COMMENTS = r"(?P<comment>--[^\n\r]*)|(?P<nested>/\*)"
+_PLAIN_BLOCK = r"/\*(?:[^*/]|\*(?!/)|/(?!\*))*(?:\*/|\Z)"  # holds no "/*": cannot nest
+_PG_COMMENTS = rf"(?P<comment>--[^\n\r]*|{_PLAIN_BLOCK})|(?P<nested>/\*)"
 _SQLITE_COMMENTS = r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))"
 # MySQL: ``--`` opens a comment only when a space or control character follows (``1--1`` is
 # ``1 - -1``); ``#`` always does; ``/*!…*/`` is executable, dropping it shows nothing.
@@ -134,7 +143,7 @@ _READINGS: dict[str, re.Pattern[str]] = {
     # are all merged in (_merged).
     "generic": _lexer(
         strings=f"{_PG_E}|{_STANDARD}", double_quote="name",
-        comments=r"(?P<comment>--[^\n]*|\#[^\n]*)|(?P<nested>/\*)",
+        comments=rf"(?P<comment>--[^\n]*|\#[^\n]*|{_PLAIN_BLOCK})|(?P<nested>/\*)",
         names=(_name("`", "`"),), extra_literals=_DOLLAR,
     ),
     "mysql": _lexer(
@@ -178,17 +187,22 @@ def dialect_of(system: str | None) -> str:
 _NESTING = re.compile(r"/\*|\*/")
 
 
+# A "/*" before the "*/" of an earlier "/*": only then can a PostgreSQL comment nest.
+_NESTING_READINGS = frozenset({"postgresql", "generic"})  # the readings with a "nested" group
+_MAY_NEST = re.compile(r"/\*(?:[^*]|\*(?!/))*?/\*")
+
+
 def _lex(text: str, reading: str) -> Iterator[Token]:
-    finditer, kinds = _READINGS[reading].finditer, _KINDS
+    finditer = _READINGS[reading].finditer
     pos = 0
     while True:
         for m in finditer(text, pos):
-            group = m.lastgroup
-            if group == "nested":  # its end needs counting: lex on from there
+            kind = m.lastgroup
+            if kind == NESTED:  # its end needs counting: lex on from there
                 pos = _nested_comment_end(text, m.end())
                 yield COMMENT, m.start(), pos
                 break
-            yield kinds[group], m.start(), m.end()  # type: ignore[index]
+            yield kind or OTHER, m.start(), m.end()
         else:
             return
 
@@ -205,13 +219,17 @@ def _nested_comment_end(text: str, pos: int) -> int:
             return pos
 
 
-def tokens(text: str, dialect: str) -> Iterator[Token]:
+def tokens(text: str, dialect: str) -> Iterable[Lexeme]:
     """The tokens of ``text`` in ``dialect``: a span that is a literal in any of the dialect's
     readings comes out as one ``LITERAL`` token, whatever the first reading made of it."""
     readings, divergent = DIALECTS[dialect]
     if len(readings) == 1 or not any(mark in text for mark in divergent):
-        return _lex(text, readings[0])
-    return _merged(text, readings)
+        if readings[0] not in _NESTING_READINGS or "/*" not in text or not _MAY_NEST.search(text):
+            return _READINGS[readings[0]].finditer(text)  # the common case, without Python
+        spans: Iterable[Token] = _lex(text, readings[0])
+    else:
+        spans = _merged(text, readings)
+    return [_Lexeme(kind, text[start:end]) for kind, start, end in spans]
 
 
 def _merged(text: str, readings: tuple[str, ...]) -> Iterator[Token]:
