@@ -109,10 +109,16 @@ def per_statement(count: int, old: ModuleType | None, before: str | None) -> Non
 
 
 def hostile(size: int, shape: str) -> str:
-    if shape == "bulk insert":
-        rows = (f"({i}, 'v{i}', {i}.5)" for i in range(size // 20))
-        return "INSERT INTO t (a, b, c) VALUES " + ", ".join(rows)
-    return "SELECT * FROM t WHERE " + " OR ".join(f"a IN ({i}, {i + 1})" for i in range(size // 20))
+    """``size`` characters of a bulk INSERT of distinct rows, or of many small IN-lists."""
+    head = "INSERT INTO t (a, b, c) VALUES " if shape == "bulk insert" else "SELECT * FROM t WHERE "
+    glue = ", " if shape == "bulk insert" else " OR "
+    parts, length, i = [head], len(head), 0
+    while length < size:
+        part = f"({i}, 'v{i}', {i}.5)" if shape == "bulk insert" else f"a IN ({i}, {i + 1})"
+        parts.append(part if i == 0 else glue + part)
+        length += len(parts[-1])
+        i += 1
+    return "".join(parts)
 
 
 def load_before(revision: str) -> ModuleType:
