@@ -34,6 +34,15 @@ class NetRequest(TypedDict):
     total_duration_ms: float
 
 
+class RunContextFields(TypedDict):
+    """Where the run happened (schema 1.1.0); null where neither the CI nor git says."""
+
+    vcs_revision: str | None
+    vcs_branch: str | None
+    ci_run_id: str | None
+    ci_run_url: str | None
+
+
 # "class" is a keyword, hence the functional form.
 TestRecord = TypedDict(
     "TestRecord",
@@ -68,6 +77,12 @@ TestRecord = TypedDict(
         "net_error_count": int,
         "net_total_duration_ms": float,
         "net_mocked_urls": list[str],
+        # schema 1.1.0
+        "line": "int | None",
+        "vcs_revision": "str | None",
+        "vcs_branch": "str | None",
+        "ci_run_id": "str | None",
+        "ci_run_url": "str | None",
     },
 )
 
