@@ -10,20 +10,13 @@ the span's ``db.system`` (:mod:`.sql_dialects`).
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections import OrderedDict
 
 from . import sql_dialects as lex
 
-__all__ = [
-    "SQL_LIMIT",
-    "is_transaction_control",
-    "normalize_sql",
-    "sql_operation",
-    "truncate_sql",
-]
+__all__ = ["SQL_LIMIT", "normalize_sql", "truncate_sql"]
 
 # A stored statement is cut here (``db_queries[].sql_truncated`` says so). Generated statements
 # (bulk inserts of distinct rows, huge IN-lists of mixed values) can run to megabytes.
@@ -310,24 +303,3 @@ def _same_row(first: list[str], row: list[str]) -> bool:
         len(first) == len(row)
         and all(a.lstrip(" ") == b.lstrip(" ") for a, b in zip(first, row, strict=True))
     )
-
-
-def sql_operation(normalized: str) -> str:
-    """Return the statement's leading keyword upper-cased (``SELECT``, ``WITH``...), or ``""``."""
-    match = _OPERATION.match(normalized)
-    return match.group(1).upper() if match else ""
-
-
-_OPERATION = re.compile(r"[\s(]*([A-Za-z]+)")
-
-
-# Frameworks repeat these on purpose (Django wraps every atomic block in a savepoint): a repeat
-# says nothing about the application's data access, so it is not counted as a duplicate.
-_TRANSACTION_CONTROL = frozenset(
-    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET"}
-)
-
-
-def is_transaction_control(normalized: str) -> bool:
-    """Whether a normalised statement manages the transaction rather than touching data."""
-    return sql_operation(normalized) in _TRANSACTION_CONTROL
