@@ -14,7 +14,7 @@ from opentelemetry.trace import StatusCode
 from . import attributes as attr
 from .mocking import raised_by_mocking_library
 from .schema import DbQuery, NetRequest
-from .sql import normalize_sql
+from .sql import normalize_sql, truncate_sql
 from .statements import KINDS, Kind, classify, is_transaction_control
 from .urls import redact_url
 
@@ -65,7 +65,7 @@ class DbFold(Tally[tuple[str, str, "str | None", bool]]):
         housekeeping: bool,
     ) -> None:
         # Without statement text the span name (the SQL verb) is all there is to group by.
-        sql = normalize_sql(str(statement)) if statement is not None else span.name
+        sql = normalize_sql(str(statement), system) if statement is not None else span.name
         key = (sql, system, None if name is None else str(name), housekeeping)
         if housekeeping:
             # Kept in db_queries (and in the time spent), left out of every count of queries.
@@ -79,9 +79,12 @@ class DbFold(Tally[tuple[str, str, "str | None", bool]]):
         queries: list[DbQuery] = []
         for (sql, system, name, housekeeping), (count, total) in self.groups.items():
             statement = classify(sql)
+            # Groups are keyed on the whole normalised text; only the stored copy is cut.
+            stored, truncated = truncate_sql(sql)
             queries.append(
                 {
-                    "sql": sql,
+                    "sql": stored,
+                    "sql_truncated": truncated,
                     "count": count,
                     "total_duration_ms": ms(total),
                     "db_system": system,
