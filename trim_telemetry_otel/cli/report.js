@@ -30,6 +30,8 @@
     return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits === undefined ? 1 : digits });
   }
   function clip(text, n) { text = String(text); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+  // Test ids share their long beginnings (module, class): a label keeps the end, the test's name.
+  function tail(text, n) { text = String(text); return text.length > n ? "…" + text.slice(text.length - n + 1) : text; }
   function section(title, id) {
     var h = el("h2", { id: id }, esc(title));
     root.appendChild(h);
@@ -74,7 +76,7 @@
     var out = ['<svg viewBox="0 0 ' + W + " " + H + '" role="img">'];
     items.forEach(function (item, i) {
       var y = i * row + 4, wa = Math.abs(item.a) * scale, wb = Math.abs(item.b || 0) * scale;
-      out.push('<text x="' + (left - 6) + '" y="' + (y + 13) + '" text-anchor="end"><title>' + esc(item.title || item.label) + "</title>" + esc(clip(item.label, 38)) + "</text>");
+      out.push('<text x="' + (left - 6) + '" y="' + (y + 13) + '" text-anchor="end"><title>' + esc(item.title || item.label) + "</title>" + esc(tail(item.label, 38)) + "</text>");
       out.push('<rect x="' + left + '" y="' + y + '" width="' + wa.toFixed(1) + '" height="' + (row - 6) + '" fill="' + colors[0] + '"><title>' + esc(names[0] + ": " + item.a) + "</title></rect>");
       if (wb) out.push('<rect x="' + (left + wa).toFixed(1) + '" y="' + y + '" width="' + wb.toFixed(1) + '" height="' + (row - 6) + '" fill="' + colors[1] + '"><title>' + esc(names[1] + ": " + item.b) + "</title></rect>");
       out.push('<text x="' + (left + wa + wb + 4).toFixed(1) + '" y="' + (y + 13) + '">' + fmt(item.a + (item.b || 0), 0) + "</text>");
@@ -98,7 +100,7 @@
     var out = ['<svg viewBox="0 0 ' + W + " " + H + '" role="img">', '<line class="axis" x1="' + mid + '" y1="0" x2="' + mid + '" y2="' + H + '"/>'];
     items.forEach(function (item, i) {
       var y = i * row + 4, w = Math.abs(item.value) * scale, x = item.value < 0 ? mid - w : mid;
-      out.push('<text x="' + (left - 6) + '" y="' + (y + 13) + '" text-anchor="end"><title>' + esc(item.label) + "</title>" + esc(clip(item.label, 38)) + "</text>");
+      out.push('<text x="' + (left - 6) + '" y="' + (y + 13) + '" text-anchor="end"><title>' + esc(item.label) + "</title>" + esc(tail(item.label, 38)) + "</text>");
       out.push('<rect x="' + x.toFixed(1) + '" y="' + y + '" width="' + w.toFixed(1) + '" height="' + (row - 6) + '" fill="' + (item.value > 0 ? "#cf222e" : "#1a7f37") + '"><title>' + esc(item.label + ": " + (item.value > 0 ? "+" : "") + item.value + " " + unit) + "</title></rect>");
       out.push('<text x="' + (item.value < 0 ? x - 4 : x + w + 4).toFixed(1) + '" y="' + (y + 13) + '" text-anchor="' + (item.value < 0 ? "end" : "start") + '">' + (item.value > 0 ? "+" : "") + fmt(item.value, 1) + "</text>");
     });

@@ -12,13 +12,17 @@ from .reading import Run
 from .records import OUTCOMES, QUERY_TYPES, Test
 
 Summary = dict[str, Any]
+_SUMS = (
+    "db_query_count", "db_duplicate_count", "db_error_count", "db_housekeeping_count",
+    "net_request_count", "net_error_count", "net_mocked_count", "sleep_count",
+)
 
 
 def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: int = 3) -> Summary:
     """Everything ``summary`` shows, as plain data (the ``--json`` object)."""
     outcomes: Counter[str] = Counter()
     types: Counter[str] = Counter()
-    sums: Counter[str] = Counter()
+    sums: Counter[str] = Counter(dict.fromkeys(_SUMS, 0))
     floats = dict.fromkeys(
         ("db_total_duration_ms", "net_total_duration_ms", "sleep_total_ms", "test_time_ms"), 0.0
     )
@@ -125,7 +129,7 @@ def _keep(heap: list[Any], item: Any, size: int) -> None:
     """Keep the ``size`` largest items seen: memory stays flat over huge runs."""
     if len(heap) < size:
         heapq.heappush(heap, item)
-    elif item > heap[0]:
+    elif size and item > heap[0]:
         heapq.heapreplace(heap, item)
 
 
