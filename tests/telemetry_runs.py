@@ -16,12 +16,24 @@ T0 = datetime(2026, 11, 21, 10, 0, 0, tzinfo=timezone.utc)
 
 
 def query(sql: str, count: int = 1, ms: float = 1.0) -> Record:
-    return {"sql": sql, "count": count, "total_duration_ms": ms, "db_system": "sqlite",
-            "db_name": None}
+    return {
+        "sql": sql,
+        "count": count,
+        "total_duration_ms": ms,
+        "db_system": "sqlite",
+        "db_name": None,
+    }
 
 
-def record(test_id: str, status: str = "passed", *, at: float = 0.0, ms: float = 1.0,
-           run_id: str = "run_20261121_100000", **fields: Any) -> Record:
+def record(
+    test_id: str,
+    status: str = "passed",
+    *,
+    at: float = 0.0,
+    ms: float = 1.0,
+    run_id: str = "run_20261121_100000",
+    **fields: Any,
+) -> Record:
     """A complete schema-1.0.0 record; ``fields`` override or add to it."""
     module_path, _, rest = test_id.partition("::")
     parts = rest.split("::")
@@ -69,40 +81,90 @@ def record(test_id: str, status: str = "passed", *, at: float = 0.0, ms: float =
 def known_run() -> list[Record]:
     """Eight tests covering every outcome, an N+1 pattern and real network calls."""
     return [
-        record("tests/a.py::test_fast", at=0, ms=10.0,
-               db_queries=[query("SELECT ? FROM t", 1, 0.5), query("SELECT * FROM u", 1, 0.25)]),
-        record("tests/a.py::TestApi::test_n_plus_one", at=1, ms=120.0,
-               db_queries=[query('SELECT "user"."id" FROM "user" WHERE "user"."id" = %s', 5, 2.5),
-                           query("BEGIN", 1, 0.125), query("SAVEPOINT ?", 3, 0.375)]),
-        record("tests/b.py::test_fails", "failed", at=2, ms=30.0,
-               failure_phase="call", failure_type="AssertionError",
-               failure_message="assert 1 == 2", db_queries=[query("INSERT INTO t VALUES (?)")]),
-        record("tests/b.py::test_errors", "error", at=3, ms=5.0, failure_phase="setup",
-               failure_type="RuntimeError", failure_message="fixture broke"),
+        record(
+            "tests/a.py::test_fast",
+            at=0,
+            ms=10.0,
+            db_queries=[query("SELECT ? FROM t", 1, 0.5), query("SELECT * FROM u", 1, 0.25)],
+        ),
+        record(
+            "tests/a.py::TestApi::test_n_plus_one",
+            at=1,
+            ms=120.0,
+            db_queries=[
+                query('SELECT "user"."id" FROM "user" WHERE "user"."id" = %s', 5, 2.5),
+                query("BEGIN", 1, 0.125),
+                query("SAVEPOINT ?", 3, 0.375),
+            ],
+        ),
+        record(
+            "tests/b.py::test_fails",
+            "failed",
+            at=2,
+            ms=30.0,
+            failure_phase="call",
+            failure_type="AssertionError",
+            failure_message="assert 1 == 2",
+            db_queries=[query("INSERT INTO t VALUES (?)")],
+        ),
+        record(
+            "tests/b.py::test_errors",
+            "error",
+            at=3,
+            ms=5.0,
+            failure_phase="setup",
+            failure_type="RuntimeError",
+            failure_message="fixture broke",
+        ),
         record("tests/b.py::test_skipped", "skipped", at=4, ms=0.0, skip_reason="later"),
-        record("tests/b.py::test_xfail", "skipped", at=5, ms=2.0, status_detail="xfailed",
-               skip_reason="known bug"),
+        record(
+            "tests/b.py::test_xfail",
+            "skipped",
+            at=5,
+            ms=2.0,
+            status_detail="xfailed",
+            skip_reason="known bug",
+        ),
         record("tests/b.py::test_xpass", "passed", at=6, ms=3.0, status_detail="xpassed"),
-        record("tests/c.py::test_network", at=7, ms=50.0,
-               net_requests=[
-                   {"method": "GET", "url": "http://127.0.0.1:8000/a?token=REDACTED",
-                    "status_code": 200, "count": 2, "total_duration_ms": 8.0},
-                   {"method": "GET", "url": "http://127.0.0.1:9/down", "status_code": None,
-                    "count": 1, "total_duration_ms": 1.0},
-               ],
-               net_mocked_urls=["https://api.example/mocked"]),
+        record(
+            "tests/c.py::test_network",
+            at=7,
+            ms=50.0,
+            net_requests=[
+                {
+                    "method": "GET",
+                    "url": "http://127.0.0.1:8000/a?token=REDACTED",
+                    "status_code": 200,
+                    "count": 2,
+                    "total_duration_ms": 8.0,
+                },
+                {
+                    "method": "GET",
+                    "url": "http://127.0.0.1:9/down",
+                    "status_code": None,
+                    "count": 1,
+                    "total_duration_ms": 1.0,
+                },
+            ],
+            net_mocked_urls=["https://api.example/mocked"],
+        ),
     ]
 
 
 def known_setup() -> list[Record]:
     return [
-        record("tests/conftest.py::django_db_setup[session setup]", at=0, ms=100.0,
-               db_queries=[query("CREATE TABLE t (id INTEGER)", 4, 3.0)]),
+        record(
+            "tests/conftest.py::django_db_setup[session setup]",
+            at=0,
+            ms=100.0,
+            db_queries=[query("CREATE TABLE t (id INTEGER)", 4, 3.0)],
+        ),
     ]
 
 
-def write_run(path: Path, records: list[Record], *, setup: list[Record] | None = None,
-              validate: bool = True) -> Path:
+def write_run(
+    path: Path, records: list[Record], *, setup: list[Record] | None = None, validate: bool = True
+) -> Path:
     """Write records as a run file (and its set-up file), each line checked against the schema."""
     if validate:
         validator = jsonschema.Draft202012Validator(record_json_schema())

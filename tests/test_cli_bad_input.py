@@ -17,7 +17,9 @@ def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "trim_telemetry_otel", *args],
         input=stdin.decode() if stdin is not None else None,
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -32,17 +34,28 @@ def good_and_bad(tmp_path: Path, bad: str) -> Path:
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ("this is not json", "not valid JSON (Expecting value: line 1 column 1 (char 0)); line skipped"),
+        (
+            "this is not json",
+            "not valid JSON (Expecting value: line 1 column 1 (char 0)); line skipped",
+        ),
         ("[1, 2]", "not a test record (a JSON list, not an object); line skipped"),
         ('{"status": "passed"}', "not a test record (no string 'id'); line skipped"),
-        (json.dumps(record("t.py::test_future", schema_version="2.0.0")),
-         "schema version '2.0.0', this reader knows 1.x; line skipped"),
-        (json.dumps(record("t.py::test_typed", db_query_count="7")),
-         "'db_query_count' is str '7', expected an integer; line skipped"),
-        (json.dumps({**record("t.py::test_typed"), "db_queries": [{"sql": 3}]}),
-         "a 'db_queries' entry without a string 'sql'; line skipped"),
-        (json.dumps(record("t.py::test_status", "maybe")),
-         "'status' is 'maybe', not one of passed, failed, error, skipped; line skipped"),
+        (
+            json.dumps(record("t.py::test_future", schema_version="2.0.0")),
+            "schema version '2.0.0', this reader knows 1.x; line skipped",
+        ),
+        (
+            json.dumps(record("t.py::test_typed", db_query_count="7")),
+            "'db_query_count' is str '7', expected an integer; line skipped",
+        ),
+        (
+            json.dumps({**record("t.py::test_typed"), "db_queries": [{"sql": 3}]}),
+            "a 'db_queries' entry without a string 'sql'; line skipped",
+        ),
+        (
+            json.dumps(record("t.py::test_status", "maybe")),
+            "'status' is 'maybe', not one of passed, failed, error, skipped; line skipped",
+        ),
     ],
 )
 def test_a_bad_line_is_named_and_the_good_lines_are_still_used(
@@ -111,12 +124,19 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
     pipeline = subprocess.run(
         f"{sys.executable} -m trim_telemetry_otel summary --top 3000 {path} | head -n 2",
-        shell=True, capture_output=True, text=True, check=False,
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
         executable="/bin/bash",
     )
     status = subprocess.run(
         f"set -o pipefail; {sys.executable} -m trim_telemetry_otel junit {path} | head -c 10",
-        shell=True, capture_output=True, text=True, check=False, executable="/bin/bash",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+        executable="/bin/bash",
     )
 
     assert pipeline.stdout.splitlines()[1] == "  3000 tests: 3000 passed"

@@ -33,38 +33,85 @@ def test_every_figure_of_summary_json_is_the_known_answer(
     assert summary["source"] == str(path)
     assert summary["run_ids"] == ["run_20261121_100000"]
     assert summary["totals"] == {
-        "tests": 8, "passed": 3, "failed": 1, "error": 1, "skipped": 1, "xfailed": 1,
-        "xpassed": 1, "db_query_count": 12, "db_duplicate_count": 4, "db_error_count": 0,
-        "db_housekeeping_count": 0, "db_total_duration_ms": 4.75, "net_request_count": 3,
-        "net_error_count": 1, "net_mocked_count": 1, "net_total_duration_ms": 9.0,
-        "sleep_count": 0, "sleep_total_ms": 0.0, "test_time_ms": 220.0, "wall_time_ms": 7050.0,
+        "tests": 8,
+        "passed": 3,
+        "failed": 1,
+        "error": 1,
+        "skipped": 1,
+        "xfailed": 1,
+        "xpassed": 1,
+        "db_query_count": 12,
+        "db_duplicate_count": 4,
+        "db_error_count": 0,
+        "db_housekeeping_count": 0,
+        "db_total_duration_ms": 4.75,
+        "net_request_count": 3,
+        "net_error_count": 1,
+        "net_mocked_count": 1,
+        "net_total_duration_ms": 9.0,
+        "sleep_count": 0,
+        "sleep_total_ms": 0.0,
+        "test_time_ms": 220.0,
+        "wall_time_ms": 7050.0,
     }
     assert summary["query_types"] == {
-        "select": 7, "insert": 1, "update": 0, "delete": 0, "transaction": 4, "other": 0
+        "select": 7,
+        "insert": 1,
+        "update": 0,
+        "delete": 0,
+        "transaction": 4,
+        "other": 0,
     }
     assert summary["failures"] == [
-        {"id": "tests/b.py::test_fails", "outcome": "failed", "status_detail": None,
-         "failure_phase": "call", "failure_type": "AssertionError",
-         "failure_message": "assert 1 == 2", "file": "tests/b.py", "line": None},
-        {"id": "tests/b.py::test_errors", "outcome": "error", "status_detail": None,
-         "failure_phase": "setup", "failure_type": "RuntimeError",
-         "failure_message": "fixture broke", "file": "tests/b.py", "line": None},
+        {
+            "id": "tests/b.py::test_fails",
+            "outcome": "failed",
+            "status_detail": None,
+            "failure_phase": "call",
+            "failure_type": "AssertionError",
+            "failure_message": "assert 1 == 2",
+            "file": "tests/b.py",
+            "line": None,
+        },
+        {
+            "id": "tests/b.py::test_errors",
+            "outcome": "error",
+            "status_detail": None,
+            "failure_phase": "setup",
+            "failure_type": "RuntimeError",
+            "failure_message": "fixture broke",
+            "file": "tests/b.py",
+            "line": None,
+        },
     ]
     assert [(s["id"].split("::")[-1], s["test_duration_ms"]) for s in summary["slowest"]] == [
-        ("test_n_plus_one", 120.0), ("test_network", 50.0), ("test_fails", 30.0),
-        ("test_fast", 10.0), ("test_errors", 5.0), ("test_xpass", 3.0), ("test_xfail", 2.0),
+        ("test_n_plus_one", 120.0),
+        ("test_network", 50.0),
+        ("test_fails", 30.0),
+        ("test_fast", 10.0),
+        ("test_errors", 5.0),
+        ("test_xpass", 3.0),
+        ("test_xfail", 2.0),
         ("test_skipped", 0.0),
     ]
     assert summary["most_queries"] == [
-        {"id": "tests/a.py::TestApi::test_n_plus_one", "db_query_count": 9,
-         "db_duplicate_count": 4},
+        {
+            "id": "tests/a.py::TestApi::test_n_plus_one",
+            "db_query_count": 9,
+            "db_duplicate_count": 4,
+        },
         {"id": "tests/a.py::test_fast", "db_query_count": 2, "db_duplicate_count": 0},
         {"id": "tests/b.py::test_fails", "db_query_count": 1, "db_duplicate_count": 0},
     ]
     # SAVEPOINT ran three times too, but transaction control is no N+1 suspect.
     assert summary["n_plus_one"] == [
-        {"id": "tests/a.py::TestApi::test_n_plus_one", "sql": USER_SQL, "summary": None,
-         "count": 5, "total_duration_ms": 2.5},
+        {
+            "id": "tests/a.py::TestApi::test_n_plus_one",
+            "sql": USER_SQL,
+            "summary": None,
+            "count": 5,
+            "total_duration_ms": 2.5,
+        },
     ]
     assert summary["query_groups"] == [
         {"sql": USER_SQL, "count": 5, "tests": 1, "total_duration_ms": 2.5},
@@ -75,15 +122,27 @@ def test_every_figure_of_summary_json_is_the_known_answer(
         {"sql": "BEGIN", "count": 1, "tests": 1, "total_duration_ms": 0.125},
     ]
     assert summary["network"] == [
-        {"id": "tests/c.py::test_network", "net_request_count": 3, "net_error_count": 1,
-         "hosts": ["127.0.0.1:8000", "127.0.0.1:9"],
-         "urls": ["http://127.0.0.1:8000/a?token=REDACTED", "http://127.0.0.1:9/down"]},
+        {
+            "id": "tests/c.py::test_network",
+            "net_request_count": 3,
+            "net_error_count": 1,
+            "hosts": ["127.0.0.1:8000", "127.0.0.1:9"],
+            "urls": ["http://127.0.0.1:8000/a?token=REDACTED", "http://127.0.0.1:9/down"],
+        },
     ]
     assert summary["setup"] == {
-        "records": 1, "db_query_count": 4, "net_request_count": 0, "duration_ms": 100.0,
+        "records": 1,
+        "db_query_count": 4,
+        "net_request_count": 0,
+        "duration_ms": 100.0,
         "failed": [],
-        "largest": [{"id": "tests/conftest.py::django_db_setup[session setup]",
-                     "db_query_count": 4, "test_duration_ms": 100.0}],
+        "largest": [
+            {
+                "id": "tests/conftest.py::django_db_setup[session setup]",
+                "db_query_count": 4,
+                "test_duration_ms": 100.0,
+            }
+        ],
     }
     assert summary["problems"] == []
 
@@ -128,19 +187,43 @@ def test_schema_1_1_fields_are_used_when_present(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     newer = record(
-        "t.py::test_new", schema_version="1.1.0", line=12, db_select_count=2, db_insert_count=0,
-        db_update_count=1, db_delete_count=0, db_transaction_count=0, db_other_count=0,
-        db_housekeeping_count=1, sleep_count=2, sleep_total_ms=40.5, vcs_revision="abc",
-        db_queries=[{"sql": "SELECT 1", "count": 1, "total_duration_ms": 0.1, "db_system": "x",
-                     "db_name": None, "operation": "SELECT", "summary": "SELECT",
-                     "housekeeping": True}],
+        "t.py::test_new",
+        schema_version="1.1.0",
+        line=12,
+        db_select_count=2,
+        db_insert_count=0,
+        db_update_count=1,
+        db_delete_count=0,
+        db_transaction_count=0,
+        db_other_count=0,
+        db_housekeeping_count=1,
+        sleep_count=2,
+        sleep_total_ms=40.5,
+        vcs_revision="abc",
+        db_queries=[
+            {
+                "sql": "SELECT 1",
+                "count": 1,
+                "total_duration_ms": 0.1,
+                "db_system": "x",
+                "db_name": None,
+                "operation": "SELECT",
+                "summary": "SELECT",
+                "housekeeping": True,
+            }
+        ],
     )
     write_run(tmp_path / "run.ndjson", [newer], validate=False)
 
     summary = summary_json(capsys, str(tmp_path / "run.ndjson"))
 
     assert summary["query_types"] == {
-        "select": 2, "insert": 0, "update": 1, "delete": 0, "transaction": 0, "other": 0
+        "select": 2,
+        "insert": 0,
+        "update": 1,
+        "delete": 0,
+        "transaction": 0,
+        "other": 0,
     }
     assert summary["totals"]["db_housekeeping_count"] == 1
     assert (summary["totals"]["sleep_count"], summary["totals"]["sleep_total_ms"]) == (2, 40.5)
@@ -150,7 +233,9 @@ def test_schema_1_1_fields_are_used_when_present(
 def test_stdin_is_read_with_a_dash_and_ctrl_c_still_prints_the_summary(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "trim_telemetry_otel", "summary", "-"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert process.stdin is not None
     for item in known_run()[:3]:

@@ -52,7 +52,7 @@ def load(path: Path) -> dict[str, Entry] | None:
         where = f"{path}:{line}" if line else str(path)
         raise InputError(f"{where}: the baseline is not valid JSON ({error})") from None
     if not isinstance(data, dict) or not isinstance(data.get("tests"), dict):
-        raise InputError(f"{path}: not a trim-telemetry baseline (no \"tests\" object)")
+        raise InputError(f'{path}: not a trim-telemetry baseline (no "tests" object)')
     entries = {}
     for test_id, value in data["tests"].items():
         try:
@@ -63,7 +63,7 @@ def load(path: Path) -> dict[str, Entry] | None:
             )
         except (KeyError, TypeError, ValueError):
             raise InputError(
-                f"{path}: the entry of {test_id!r} needs integer \"queries\" and \"duplicates\""
+                f'{path}: the entry of {test_id!r} needs integer "queries" and "duplicates"'
             ) from None
     return entries
 

@@ -40,8 +40,9 @@ def configure(commands: Any) -> None:
     add_run(parser)
     parser.add_argument("--baseline", type=Path, metavar="FILE", help="the committed baseline")
     parser.add_argument(
-        "--mode", choices=MODES, help="what to do with the baseline (see the docs; default once, "
-        "or none when CI is set)"
+        "--mode",
+        choices=MODES,
+        help="what to do with the baseline (see the docs; default once, or none when CI is set)",
     )
     parser.add_argument(
         "--update-baseline", action="store_true", help="write the run as the baseline (overwrite)"
@@ -63,11 +64,18 @@ def budget_offences(tests: list[Test], args: argparse.Namespace) -> list[Offence
         if test.outcome in ("skipped", "xfailed"):
             continue
         if args.max_queries is not None and test.db_query_count > args.max_queries:
-            offences.append((test.id, "queries over budget", str(args.max_queries),
-                             str(test.db_query_count)))
+            offences.append(
+                (test.id, "queries over budget", str(args.max_queries), str(test.db_query_count))
+            )
         if args.max_duplicates is not None and test.db_duplicate_count > args.max_duplicates:
-            offences.append((test.id, "repeats over budget", str(args.max_duplicates),
-                             str(test.db_duplicate_count)))
+            offences.append(
+                (
+                    test.id,
+                    "repeats over budget",
+                    str(args.max_duplicates),
+                    str(test.db_duplicate_count),
+                )
+            )
         if args.no_network and (test.net_request_count or test.net_urls):
             offences.append((test.id, "real network calls", "none", ", ".join(test.hosts)))
     return offences
@@ -107,15 +115,28 @@ def baseline_offences(
 def _gains(test_id: str, was: Entry, now: Entry) -> list[Offence]:
     gains = []
     if now.queries > was.queries:
-        gains.append((test_id, "more queries", str(was.queries),
-                      f"{now.queries} (+{now.queries - was.queries})"))
+        gains.append(
+            (
+                test_id,
+                "more queries",
+                str(was.queries),
+                f"{now.queries} (+{now.queries - was.queries})",
+            )
+        )
     if now.duplicates > was.duplicates:
-        gains.append((test_id, "more repeated queries", str(was.duplicates),
-                      f"{now.duplicates} (+{now.duplicates - was.duplicates})"))
+        gains.append(
+            (
+                test_id,
+                "more repeated queries",
+                str(was.duplicates),
+                f"{now.duplicates} (+{now.duplicates - was.duplicates})",
+            )
+        )
     new_hosts = sorted(set(now.hosts) - set(was.hosts))
     if new_hosts:
-        gains.append((test_id, "new network hosts", ", ".join(was.hosts) or "-",
-                      ", ".join(new_hosts)))
+        gains.append(
+            (test_id, "new network hosts", ", ".join(was.hosts) or "-", ", ".join(new_hosts))
+        )
     return gains
 
 
@@ -128,7 +149,10 @@ def table(offences: list[Offence]) -> str:
     rows = [("test", "what", "baseline", "now"), *offences]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join(
-        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3]
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3]
         for row in rows
     )
 
@@ -137,8 +161,10 @@ def run(args: argparse.Namespace) -> int:
     mode = "overwrite" if args.update_baseline else (args.mode or default_mode())
     budgets = args.max_queries is not None or args.max_duplicates is not None or args.no_network
     if args.baseline is None and not budgets:
-        raise InputError("check needs --baseline FILE or a budget (--max-queries, "
-                         "--max-duplicates, --no-network)")
+        raise InputError(
+            "check needs --baseline FILE or a budget (--max-queries, "
+            "--max-duplicates, --no-network)"
+        )
     records = load(args.run)
     if not records.tests:
         print(f"check: no test records in {records.source}", file=sys.stderr)
@@ -148,8 +174,10 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline is not None:
         entries = baseline.load(args.baseline)
         if entries is None and mode == "none":
-            raise InputError(f"{args.baseline}: no such baseline (mode none never writes one; "
-                             "create it with --update-baseline)")
+            raise InputError(
+                f"{args.baseline}: no such baseline (mode none never writes one; "
+                "create it with --update-baseline)"
+            )
         entries = entries or {}
         found, updates, improved = baseline_offences(records.tests, entries, mode)
         offences = found + offences
@@ -158,8 +186,10 @@ def run(args: argparse.Namespace) -> int:
             baseline.save(args.baseline, {**kept, **updates})
             notes.append(f"{args.baseline}: {len(updates)} entries written ({mode})")
         if improved:
-            notes.append(f"{improved} tests now do less than the baseline says: "
-                         "--update-baseline locks that in")
+            notes.append(
+                f"{improved} tests now do less than the baseline says: "
+                "--update-baseline locks that in"
+            )
     for note in notes:
         print(f"check: {note}")
     if offences:

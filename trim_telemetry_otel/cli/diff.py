@@ -43,7 +43,11 @@ def compare(old: list[Test], new: list[Test], noise: Noise = Noise()) -> dict[st
         "added": sorted(after.keys() - before.keys()),
         "removed": sorted(before.keys() - after.keys()),
         "changed": sorted(changed, key=lambda change: change["id"]),
-        "tests": {"old": len(before), "new": len(after), "common": len(before.keys() & after.keys())},
+        "tests": {
+            "old": len(before),
+            "new": len(after),
+            "common": len(before.keys() & after.keys()),
+        },
     }
 
 

@@ -19,15 +19,21 @@ from .reading import Problem, report_problems
 
 _PASS = frozenset({"passed", "xpassed"})
 _FAIL = frozenset({"failed", "error"})
-_LETTER = {"passed": ".", "xpassed": "X", "failed": "F", "error": "E", "skipped": "s",
-           "xfailed": "x"}
+_LETTER = {
+    "passed": ".",
+    "xpassed": "X",
+    "failed": "F",
+    "error": "E",
+    "skipped": "s",
+    "xfailed": "x",
+}
 
 
 def find_flaky(outcomes: Iterable[Outcome], *, min_runs: int = 2) -> list[dict[str, Any]]:
     groups: dict[tuple[str | None, str], list[Outcome]] = {}
     for outcome in outcomes:
         groups.setdefault((outcome.revision, outcome.id), []).append(outcome)
-    flaky = []
+    flaky: list[dict[str, Any]] = []
     for (revision, test_id), history in groups.items():
         if len(history) < min_runs:
             continue
@@ -38,7 +44,7 @@ def find_flaky(outcomes: Iterable[Outcome], *, min_runs: int = 2) -> list[dict[s
         failures = sum(o.outcome in _FAIL for o in history)
         flips = sum(
             (a.outcome in _FAIL) != (b.outcome in _FAIL)
-            for a, b in zip(history, history[1:])
+            for a, b in zip(history, history[1:], strict=False)
             if a.outcome in _PASS | _FAIL and b.outcome in _PASS | _FAIL
         )
         flaky.append(
@@ -53,31 +59,42 @@ def find_flaky(outcomes: Iterable[Outcome], *, min_runs: int = 2) -> list[dict[s
                 "run_ids": [o.run_id for o in history],
             }
         )
-    flaky.sort(key=lambda entry: (-entry["flips"], -entry["failures"], entry["id"]))
+    flaky.sort(key=lambda e: (-int(e["flips"]), -int(e["failures"]), str(e["id"])))
     return flaky
 
 
 def render(flaky: list[dict[str, Any]], runs: int, tests: int) -> str:
     if not flaky:
         return f"no flaky tests in {runs} runs ({tests} test results)"
-    lines = [f"{len(flaky)} flaky tests in {runs} runs ({tests} test results); "
-             "history oldest first: . passed  F failed  E error  s skipped  x xfailed  X xpassed"]
+    lines = [
+        f"{len(flaky)} flaky tests in {runs} runs ({tests} test results); "
+        "history oldest first: . passed  F failed  E error  s skipped  x xfailed  X xpassed"
+    ]
     for entry in flaky:
         revision = (entry["vcs_revision"] or "-")[:10]
-        lines.append(f"  {entry['failures']:4d}/{entry['runs']:<4d} failed  {revision:10}  "
-                     f"{entry['id']}")
+        lines.append(
+            f"  {entry['failures']:4d}/{entry['runs']:<4d} failed  {revision:10}  {entry['id']}"
+        )
         lines.append(f"           {entry['history']}")
     return "\n".join(lines)
 
 
 def configure(commands: Any) -> None:
     parser = commands.add_parser("flaky", help="tests whose outcome differs across runs")
-    parser.add_argument("targets", nargs="+", metavar="DIR",
-                        help="telemetry directories (every run in them) or run files")
+    parser.add_argument(
+        "targets",
+        nargs="+",
+        metavar="DIR",
+        help="telemetry directories (every run in them) or run files",
+    )
     add_strict(parser)
     parser.add_argument("--last", type=int, metavar="N", help="only the newest N runs")
-    parser.add_argument("--min-runs", type=int, default=2,
-                        help="runs a test needs before it can be called flaky (default 2)")
+    parser.add_argument(
+        "--min-runs",
+        type=int,
+        default=2,
+        help="runs a test needs before it can be called flaky (default 2)",
+    )
     parser.add_argument("--json", action="store_true", help="a JSON array for machines")
     parser.set_defaults(handler=run)
 

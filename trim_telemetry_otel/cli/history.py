@@ -98,8 +98,9 @@ def read_outcomes(path: Path, order: int, problems: list[Problem]) -> Iterator[O
                 )
                 continue
             for test in read_lines((raw,), source, problems, first=number):
-                yield Outcome(test.id, test.outcome, test.run_id, test.vcs_revision,
-                              test.start_time, order)
+                yield Outcome(
+                    test.id, test.outcome, test.run_id, test.vcs_revision, test.start_time, order
+                )
 
 
 def history_files(targets: Iterable[str]) -> list[Path]:
@@ -120,4 +121,3 @@ def history_files(targets: Iterable[str]) -> list[Path]:
 def read_history(files: list[Path], problems: list[Problem]) -> Iterator[Outcome]:
     for order, path in enumerate(files):
         yield from read_outcomes(path, order, problems)
-

@@ -32,8 +32,16 @@ def _asset(name: str) -> str:
 def rows(tests: list[Test]) -> list[list[Any]]:
     """One compact row per test; the columns are named in the payload's ``columns``."""
     return [
-        [t.id, t.outcome, round(t.test_duration_ms, 3), t.db_query_count, t.db_duplicate_count,
-         t.net_request_count, t.file or "", t.failure_message or ""]
+        [
+            t.id,
+            t.outcome,
+            round(t.test_duration_ms, 3),
+            t.db_query_count,
+            t.db_duplicate_count,
+            t.net_request_count,
+            t.file or "",
+            t.failure_message or "",
+        ]
         for t in tests
     ]
 
@@ -60,20 +68,31 @@ def payload(runs: list[Run], selections: list[list[Test]]) -> dict[str, Any]:
         "hosts": hosts(tests),
         "runs": [
             {"label": r.label, "source": r.source, **_totals(r, s)}
-            for r, s in zip(runs, selections)
+            for r, s in zip(runs, selections, strict=True)
         ],
         "changes": None,
     }
     if len(runs) > 1:
-        data["changes"] = {"old": runs[-2].label, "new": run.label,
-                           **compare(selections[-2], tests)}
+        data["changes"] = {
+            "old": runs[-2].label,
+            "new": run.label,
+            **compare(selections[-2], tests),
+        }
     return data
 
 
 def _totals(run: Run, tests: list[Test]) -> dict[str, Any]:
     totals = summarise(run, tests, top=0)["totals"]
-    keys = ("tests", "failed", "error", "db_query_count", "db_duplicate_count",
-            "net_request_count", "test_time_ms", "wall_time_ms")
+    keys = (
+        "tests",
+        "failed",
+        "error",
+        "db_query_count",
+        "db_duplicate_count",
+        "net_request_count",
+        "test_time_ms",
+        "wall_time_ms",
+    )
     return {key: totals[key] for key in keys}
 
 
@@ -81,25 +100,34 @@ def page(data: dict[str, Any]) -> str:
     # "<" never appears raw inside the JSON, so the payload cannot close its <script> element.
     embedded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(data['title'])}</title>\n<style>\n{_asset('report.css')}</style>\n"
-        "</head>\n<body>\n<main id=\"report\"><noscript>This report draws its plots with "
+        '</head>\n<body>\n<main id="report"><noscript>This report draws its plots with '
         "JavaScript.</noscript></main>\n"
-        f"<script type=\"application/json\" id=\"telemetry-data\">{embedded}</script>\n"
+        f'<script type="application/json" id="telemetry-data">{embedded}</script>\n'
         f"<script>\n{_asset('report.js')}</script>\n</body>\n</html>\n"
     )
 
 
 def configure(commands: Any) -> None:
     parser = commands.add_parser("html", help="one self-contained HTML report with plots")
-    parser.add_argument("runs", nargs="*", metavar="RUN",
-                        help="run files or directories (newest run each); the last is the subject, "
-                        f"the one before it is compared with it (default: {default_target()})")
+    parser.add_argument(
+        "runs",
+        nargs="*",
+        metavar="RUN",
+        help="run files or directories (newest run each); the last is the subject, "
+        f"the one before it is compared with it (default: {default_target()})",
+    )
     add_strict(parser)
     add_filters(parser)
-    parser.add_argument("-o", "--output", type=Path, default=Path("telemetry-report.html"),
-                        help="where to write (default telemetry-report.html)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("telemetry-report.html"),
+        help="where to write (default telemetry-report.html)",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -102,8 +102,9 @@ def document(run: Run, tests: list[Test], family: str = "xunit2") -> ET.ElementT
     counts = {"tests": str(len(tests)), "failures": str(failures), "errors": str(errors)}
     root = ET.Element("testsuites", {"name": "trim-telemetry", **counts, "time": seconds})
     suite = ET.SubElement(
-        root, "testsuite", {"name": _text(run.label), **counts, "skipped": str(skipped),
-                            "time": seconds}
+        root,
+        "testsuite",
+        {"name": _text(run.label), **counts, "skipped": str(skipped), "time": seconds},
     )
     starts = [t.start_time for t in tests if t.start_time]
     if starts:
@@ -133,7 +134,9 @@ def configure(commands: Any) -> None:
     add_filters(parser)
     parser.add_argument("-o", "--output", type=Path, help="where to write (default: stdout)")
     parser.add_argument(
-        "--family", choices=FAMILIES, default="xunit2",
+        "--family",
+        choices=FAMILIES,
+        default="xunit2",
         help="xunit2 (schema-valid, figures in system-out) or xunit1 (per-test properties)",
     )
     parser.set_defaults(handler=run)
@@ -148,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         tree.write(args.output, encoding="utf-8", xml_declaration=True)
-        print(f"junit: {len(tree.getroot()[0].findall('testcase'))} test cases written to "
-              f"{args.output}", file=sys.stderr)
+        print(
+            f"junit: {len(tree.findall('testsuite/testcase'))} test cases written to {args.output}",
+            file=sys.stderr,
+        )
     return finish(records, args)

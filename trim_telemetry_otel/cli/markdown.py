@@ -15,8 +15,14 @@ from .summary import Summary, summarise
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 _NUMERIC = frozenset({"ms", "queries", "repeated", "times", "calls"})
-_ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️", "xfailed": "⏭️",
-          "xpassed": "⚠️"}
+_ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "💥",
+    "skipped": "⏭️",
+    "xfailed": "⏭️",
+    "xpassed": "⚠️",
+}
 
 
 def cell(text: object, limit: int = 200) -> str:
@@ -51,34 +57,69 @@ def render(summary: Summary, title: str = "Test telemetry") -> str:
         out.append("Query types: " + ", ".join(f"{types[k]} {k}" for k in QUERY_TYPES if types[k]))
         out.append("")
     if summary["failures"]:
-        out += [f"### Failed and errored ({len(summary['failures'])})", "",
-                "| test | outcome | phase | message |", "| --- | --- | --- | --- |"]
+        out += [
+            f"### Failed and errored ({len(summary['failures'])})",
+            "",
+            "| test | outcome | phase | message |",
+            "| --- | --- | --- | --- |",
+        ]
         for f in summary["failures"]:
             message = " ".join(filter(None, (f["failure_type"], f["failure_message"])))
-            out.append(f"| {code(f['id'])} | {f['outcome']} | {f['failure_phase'] or ''} | "
-                       f"{cell(message)} |")
+            out.append(
+                f"| {code(f['id'])} | {f['outcome']} | {f['failure_phase'] or ''} | "
+                f"{cell(message)} |"
+            )
         out.append("")
-    _table(out, "Slowest tests", ("test", "ms"), [
-        (code(s["id"]), f"{s['test_duration_ms']:.1f}") for s in summary["slowest"]])
-    _table(out, "Most queries", ("test", "queries", "repeated"), [
-        (code(m["id"]), str(m["db_query_count"]), str(m["db_duplicate_count"]))
-        for m in summary["most_queries"]])
-    _table(out, "N+1 suspects", ("test", "times", "statement"), [
-        (code(s["id"]), str(s["count"]), code(s["sql"], 300)) for s in summary["n_plus_one"]])
-    _table(out, "Tests that used the real network", ("test", "calls", "hosts"), [
-        (code(n["id"]), str(n["net_request_count"]), cell(", ".join(n["hosts"])))
-        for n in summary["network"]])
+    _table(
+        out,
+        "Slowest tests",
+        ("test", "ms"),
+        [(code(s["id"]), f"{s['test_duration_ms']:.1f}") for s in summary["slowest"]],
+    )
+    _table(
+        out,
+        "Most queries",
+        ("test", "queries", "repeated"),
+        [
+            (code(m["id"]), str(m["db_query_count"]), str(m["db_duplicate_count"]))
+            for m in summary["most_queries"]
+        ],
+    )
+    _table(
+        out,
+        "N+1 suspects",
+        ("test", "times", "statement"),
+        [(code(s["id"]), str(s["count"]), code(s["sql"], 300)) for s in summary["n_plus_one"]],
+    )
+    _table(
+        out,
+        "Tests that used the real network",
+        ("test", "calls", "hosts"),
+        [
+            (code(n["id"]), str(n["net_request_count"]), cell(", ".join(n["hosts"])))
+            for n in summary["network"]
+        ],
+    )
     if summary["problems"]:
-        out += [f"> ⚠️ {len(summary['problems'])} unreadable lines, the first: "
-                f"{cell(summary['problems'][0])}", ""]
+        out += [
+            f"> ⚠️ {len(summary['problems'])} unreadable lines, the first: "
+            f"{cell(summary['problems'][0])}",
+            "",
+        ]
     return "\n".join(out)
 
 
-def _table(out: list[str], title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(
+    out: list[str], title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]
+) -> None:
     if not rows:
         return
-    out += [f"### {title}", "", "| " + " | ".join(header) + " |",
-            "| " + " | ".join("---:" if name in _NUMERIC else "---" for name in header) + " |"]
+    out += [
+        f"### {title}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---:" if name in _NUMERIC else "---" for name in header) + " |",
+    ]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     out.append("")
 
@@ -98,8 +139,9 @@ def configure(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     records = load(args.run)
     text = render(summarise(records, selected(records.tests, args), top=args.top), args.title)
-    target = args.output or (Path(os.environ[STEP_SUMMARY_ENV])
-                             if os.environ.get(STEP_SUMMARY_ENV) else None)
+    target = args.output or (
+        Path(os.environ[STEP_SUMMARY_ENV]) if os.environ.get(STEP_SUMMARY_ENV) else None
+    )
     if target is None:
         print(text)
     else:

@@ -6,6 +6,7 @@ killed mid-write, a line from another tool or another schema version never hides
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -89,11 +90,9 @@ def read_run(target: str, *, stdin: BinaryIO | None = None) -> Run:
     if path is None:
         run = Run("<stdin>")
         stream = stdin if stdin is not None else sys.stdin.buffer
-        try:
+        # `tail -f run.ndjson | trim-telemetry summary -`: Ctrl-C ends the input, not the report.
+        with contextlib.suppress(KeyboardInterrupt):
             run.tests.extend(read_lines(stream, run.source, run.problems))
-        except KeyboardInterrupt:
-            # `tail -f run.ndjson | trim-telemetry summary -`: Ctrl-C ends the input, not the report.
-            pass
         return run
     run = Run(str(path))
     run.tests = read_file(path, run.problems)

@@ -15,7 +15,9 @@ from ..schema import STATUSES
 SCHEMA_MAJOR = "1"
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 QUERY_TYPES = ("select", "insert", "update", "delete", "transaction", "other")
-_TRANSACTION_WORDS = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"})
+_TRANSACTION_WORDS = frozenset(
+    {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"}
+)
 
 
 class RecordError(ValueError):
@@ -34,7 +36,7 @@ class Query:
 
     @property
     def query_type(self) -> str:
-        """``select`` … ``other``: the record's ``operation`` when it has one, else the first word."""
+        """``select`` … ``other``: from the record's ``operation``, else the first word."""
         word = (self.operation or self.sql.lstrip("( ").split(" ", 1)[0]).upper()
         if word in ("SELECT", "WITH"):
             return "select"

@@ -13,8 +13,14 @@ from .records import OUTCOMES, QUERY_TYPES, Test
 
 Summary = dict[str, Any]
 _SUMS = (
-    "db_query_count", "db_duplicate_count", "db_error_count", "db_housekeeping_count",
-    "net_request_count", "net_error_count", "net_mocked_count", "sleep_count",
+    "db_query_count",
+    "db_duplicate_count",
+    "db_error_count",
+    "db_housekeeping_count",
+    "net_request_count",
+    "net_error_count",
+    "net_mocked_count",
+    "sleep_count",
 )
 
 
@@ -179,10 +185,12 @@ def render(summary: Summary, *, width: int = 160) -> str:
     wall = "?" if t["wall_time_ms"] is None else f"{t['wall_time_ms'] / 1000:.2f} s"
     types = summary["query_types"]
     lines = [
-        f"{summary['source']}" + (f" ({', '.join(summary['run_ids'])})" if summary["run_ids"] else ""),
+        f"{summary['source']}"
+        + (f" ({', '.join(summary['run_ids'])})" if summary["run_ids"] else ""),
         f"  {t['tests']} tests: {outcomes}",
         f"  time: {wall} wall clock (first start to last end), {t['test_time_ms'] / 1000:.2f} s "
-        "summed over tests" + (f", {t['sleep_total_ms'] / 1000:.2f} s asleep" if t["sleep_count"] else ""),
+        "summed over tests"
+        + (f", {t['sleep_total_ms'] / 1000:.2f} s asleep" if t["sleep_count"] else ""),
         f"  database: {t['db_query_count']} queries, {t['db_duplicate_count']} repeated, "
         f"{t['db_total_duration_ms']:.1f} ms"
         + (f" (+{t['db_housekeeping_count']} housekeeping)" if t["db_housekeeping_count"] else ""),
@@ -233,9 +241,7 @@ def render(summary: Summary, *, width: int = 160) -> str:
         )
         for failure in setup["failed"]:
             lines.append(f"  ERROR   {failure['id']}: {failure['failure_type']}")
-        lines += [
-            f"  {s['db_query_count']:6d} queries  {s['id']}" for s in setup["largest"][:5]
-        ]
+        lines += [f"  {s['db_query_count']:6d} queries  {s['id']}" for s in setup["largest"][:5]]
     if summary["problems"]:
         lines.append(f"unreadable lines: {len(summary['problems'])} (see the warnings)")
     return "\n".join(lines)
