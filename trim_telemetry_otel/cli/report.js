@@ -122,13 +122,23 @@
   function table(parent, columnsSpec, rows, options) {
     options = options || {};
     var state = { key: options.sort || columnsSpec[0].key, desc: options.desc !== false, text: "", outcome: "" };
+    if (options.link) {
+      // The page's address can carry the table's state: report.html#q=orders&sort=queries&order=asc
+      var params = new URLSearchParams(location.hash.slice(1));
+      if (params.get("q")) state.text = params.get("q");
+      if (params.get("outcome")) state.outcome = params.get("outcome");
+      if (columnsSpec.some(function (c) { return c.key === params.get("sort"); })) state.key = params.get("sort");
+      if (params.get("order")) state.desc = params.get("order") !== "asc";
+    }
     var controls = el("div", { "class": "controls" });
     var input = el("input", { type: "search", placeholder: "filter…", "aria-label": "filter" });
+    input.value = state.text;
     controls.appendChild(input);
     var select = null;
     if (options.outcomes) {
       select = el("select", { "aria-label": "outcome" }, '<option value="">every outcome</option>' +
         OUTCOMES.map(function (o) { return '<option value="' + o + '">' + o + "</option>"; }).join(""));
+      select.value = state.outcome;
       controls.appendChild(select);
     }
     var count = el("span", { "class": "muted" });
@@ -157,7 +167,7 @@
         return '<th data-key="' + c.key + '" class="' + cls + '">' + esc(c.title) + "</th>";
       }).join("") + "</tr></thead>";
       var body = shown.slice(0, limit).map(function (r) {
-        return "<tr>" + columnsSpec.map(function (c) {
+        return '<tr data-id="' + esc(r.id === undefined ? "" : r.id) + '">' + columnsSpec.map(function (c) {
           var value = c.render ? c.render(r) : esc(r[c.key]);
           return '<td class="' + (c.num ? "num" : "") + '">' + value + "</td>";
         }).join("") + "</tr>";
@@ -303,7 +313,7 @@
     { key: "ms", title: "ms", num: true, render: function (r) { return fmt(r.ms, 1); } },
     { key: "queries", title: "queries", num: true }, { key: "repeated", title: "repeated", num: true },
     { key: "net", title: "net", num: true }
-  ], tests, { sort: "ms", outcomes: true, name: "tests" });
+  ], tests, { sort: "ms", outcomes: true, name: "tests", link: true });
 
   document.body.setAttribute("data-rendered", errors.length ? "with-errors" : "true");
 })();
