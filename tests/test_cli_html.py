@@ -15,8 +15,17 @@ import pytest
 from tests.telemetry_runs import known_run, query, record, write_run
 from trim_telemetry_otel.cli import main
 
-PLOTS = ("durations", "queries", "offenders", "slowest", "outcomes", "network", "suspects",
-         "query-changes", "time-changes")
+PLOTS = (
+    "durations",
+    "queries",
+    "offenders",
+    "slowest",
+    "outcomes",
+    "network",
+    "suspects",
+    "query-changes",
+    "time-changes",
+)
 
 
 def chromium() -> str:
@@ -31,11 +40,26 @@ def chromium() -> str:
 
 def browse(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-         "--v=0", "--window-size=1280,2000", *args, url],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -47,10 +71,16 @@ def console_messages(stderr: str) -> list[str]:
 def report(tmp_path: Path) -> Path:
     old = write_run(tmp_path / "old.ndjson", known_run())
     changed = known_run()
-    changed[0] = record("tests/a.py::test_fast", at=0, ms=90.0,
-                        db_queries=[query("SELECT ? FROM t", 6, 3.0)])
-    changed[2] = {**changed[2], "status": "passed", "failure_phase": None,
-                  "failure_type": None, "failure_message": None}
+    changed[0] = record(
+        "tests/a.py::test_fast", at=0, ms=90.0, db_queries=[query("SELECT ? FROM t", 6, 3.0)]
+    )
+    changed[2] = {
+        **changed[2],
+        "status": "passed",
+        "failure_phase": None,
+        "failure_type": None,
+        "failure_message": None,
+    }
     new = write_run(tmp_path / "new.ndjson", changed)
     output = tmp_path / "report.html"
     assert main(["html", str(old), str(new), "-o", str(output)]) == 0
@@ -88,8 +118,13 @@ def test_the_tests_table_filters_and_sorts_from_the_address(tmp_path: Path, repo
     table = re.search(r'data-table="tests">(.*?)</table>', result.stdout, re.S)
     assert table is not None, result.stderr[-2000:]
     ids = re.findall(r'<tr data-id="([^"]+)"', table.group(1))
-    assert ids == ["tests/b.py::test_skipped", "tests/b.py::test_xfail", "tests/b.py::test_xpass",
-                   "tests/b.py::test_errors", "tests/b.py::test_fails"]
+    assert ids == [
+        "tests/b.py::test_skipped",
+        "tests/b.py::test_xfail",
+        "tests/b.py::test_xpass",
+        "tests/b.py::test_errors",
+        "tests/b.py::test_fails",
+    ]
     assert "5 of 8 rows" in result.stdout
     assert console_messages(result.stderr) == []
 
