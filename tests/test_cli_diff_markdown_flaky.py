@@ -247,3 +247,31 @@ def test_the_history_reader_names_bad_lines_with_their_number(tmp_path: Path) ->
         (2, "not valid JSON"),
         (3, "schema version '2.0', this reader knows 1.x; line skipped"),
     ]
+
+
+def test_a_long_history_read_in_parallel_gives_the_same_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for run in range(12):
+        path = write_run(
+            tmp_path / f"run_{run:02d}.ndjson",
+            [
+                record(
+                    "t.py::test_flaky",
+                    "failed" if run in (3, 7) else "passed",
+                    at=run,
+                    run_id=f"run_{run:02d}",
+                ),
+                record("t.py::test_steady", at=run, run_id=f"run_{run:02d}"),
+            ],
+        )
+        os.utime(path, (1_900_000_000 + run, 1_900_000_000 + run))
+    with (tmp_path / "run_05.ndjson").open("a") as file:
+        file.write("garbage\n")
+
+    assert main(["flaky", str(tmp_path), "--json"]) == 0
+
+    captured = capsys.readouterr()
+    [flaky] = json.loads(captured.out)
+    assert (flaky["history"], flaky["flips"], flaky["runs"]) == ("...F...F....", 4, 12)
+    assert captured.err.startswith(f"warning: {tmp_path / 'run_05.ndjson'}:3: not valid JSON")

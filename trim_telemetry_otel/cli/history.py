@@ -10,20 +10,22 @@ value that is not a string) is decoded in full, with the same checks and message
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
+from typing import NamedTuple
 
 from ..schema import STATUSES
 from .reading import InputError, Problem, read_lines, run_files
 
 _KEYS = ("id", "status", "status_detail", "run_id", "vcs_revision", "start_time")
-_NEEDLES = tuple((key, f'"{key}":') for key in _KEYS)
+_NEEDLES = tuple((key, f'"{key}":', len(key) + 3) for key in _KEYS)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One test in one run: the few fields a history needs."""
 
     id: str
@@ -35,26 +37,26 @@ class Outcome:
 
 
 def _fast(text: str) -> dict[str, str | None] | None:
-    if not (text.startswith("{") and text.rstrip().endswith("}")):
+    if text[:1] != "{" or not (text.endswith("}\n") or text.endswith("}")):
         return None
+    find = text.find
     values: dict[str, str | None] = {}
-    for key, needle in _NEEDLES:
-        at = text.find(needle)
+    for key, needle, size in _NEEDLES:
+        at = find(needle)
         if at < 0:
-            if key in ("id", "status"):
+            if key == "id" or key == "status":
                 return None
             values[key] = None
             continue
-        if text.find(needle, at + 1) >= 0:
+        start = at + size
+        if find(needle, start) >= 0:
             return None
-        start = at + len(needle)
-        first = text[start : start + 1]
-        if first == '"':
+        if text[start] == '"':
             try:
                 values[key] = scanstring(text, start + 1)[0]
             except ValueError:
                 return None
-        elif text.startswith("null", start) and key not in ("id", "status"):
+        elif text.startswith("null", start) and key != "id" and key != "status":
             values[key] = None
         else:
             return None
@@ -118,6 +120,27 @@ def history_files(targets: Iterable[str]) -> list[Path]:
     return files
 
 
-def read_history(files: list[Path], problems: list[Problem]) -> Iterator[Outcome]:
-    for order, path in enumerate(files):
-        yield from read_outcomes(path, order, problems)
+def read_history(files: list[Path], problems: list[Problem]) -> list[Outcome]:
+    """The outcomes of every file, oldest first; big histories are read by one process a core."""
+    workers = min(os.cpu_count() or 1, len(files) // 4)
+    if workers < 2:
+        results = [_read_one(path, order) for order, path in enumerate(files)]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_read_one, files, range(len(files)), chunksize=4))
+    outcomes: list[Outcome] = []
+    for found, trouble in results:
+        outcomes += found
+        problems += trouble
+    return outcomes
+
+
+def _read_one(path: Path, order: int) -> tuple[list[Outcome], list[Problem]]:
+    problems: list[Problem] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # many small objects and no cycles: see reading._no_cyclic_gc
+    try:
+        return list(read_outcomes(path, order, problems)), problems
+    finally:
+        if gc_was_enabled:
+            gc.enable()

@@ -7,6 +7,7 @@ killed mid-write, a line from another tool or another schema version never hides
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..settings import DEFAULT_DIR, DIR_ENV
-from .records import RecordError, Test, parse_record
+from .parsing import RecordError, parse_record
+from .records import Test
 
 STDIN = "-"
 
@@ -116,6 +118,27 @@ def read_lines(
     stream: Iterable[bytes], source: str, problems: list[Problem], first: int = 1
 ) -> Iterator[Test]:
     """The usable records of ``stream``; each unusable line becomes a Problem naming it."""
+    with _no_cyclic_gc():
+        yield from _read_lines(stream, source, problems, first)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Records hold no reference cycles, yet each of the million objects a big run allocates
+    makes the cyclic collector scan everything kept so far: reading is twice as fast without it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_lines(
+    stream: Iterable[bytes], source: str, problems: list[Problem], first: int
+) -> Iterator[Test]:
     loads = json.loads
     for number, raw in enumerate(stream, first):
         try:

@@ -37,7 +37,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
     slowest: list[tuple[float, str]] = []
     most_queries: list[tuple[int, int, str]] = []
     suspects: list[tuple[int, str, Any]] = []
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[Any]] = {}
     first_start = last_end = None
     count = 0
     for test in tests:
@@ -56,7 +56,10 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         floats["net_total_duration_ms"] += test.net_total_duration_ms
         floats["sleep_total_ms"] += test.sleep_total_ms or 0.0
         floats["test_time_ms"] += test.test_duration_ms
-        types.update(test.query_types)
+        typed = test.db_type_counts
+        if typed is not None:
+            for kind, value in typed.items():
+                types[kind] += value
         if test.start_time and (first_start is None or test.start_time < first_start):
             first_start = test.start_time
         if test.end_time and (last_end is None or test.end_time > last_end):
@@ -81,12 +84,20 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
                 continue
             group = groups.get(query.sql)
             if group is None:
-                groups[query.sql] = [query.count, query.total_duration_ms, 1]
-            else:
-                group[0] += query.count
-                group[1] += query.total_duration_ms
-                group[2] += 1
-            if query.count >= min_repeats and not query.is_transaction_control:
+                # [executions, ms, tests, type, transaction control]: classified once per text
+                group = groups[query.sql] = [
+                    0,
+                    0.0,
+                    0,
+                    query.query_type,
+                    query.is_transaction_control,
+                ]
+            group[0] += query.count
+            group[1] += query.total_duration_ms
+            group[2] += 1
+            if typed is None:
+                types[group[3]] += query.count
+            if query.count >= min_repeats and not group[4]:
                 suspects.append((query.count, test.id, query))
     totals: dict[str, Any] = {"tests": count}
     totals.update({outcome: outcomes[outcome] for outcome in OUTCOMES})
@@ -123,7 +134,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         ],
         "query_groups": [
             {"sql": sql, "count": int(c), "tests": int(n), "total_duration_ms": round(ms, 3)}
-            for sql, (c, ms, n) in top_groups
+            for sql, (c, ms, n, _, _) in top_groups
         ],
         "network": network,
         "setup": _setup(run.setup, top),
