@@ -276,3 +276,14 @@ def test_a_long_history_read_in_parallel_gives_the_same_answer(
     [flaky] = json.loads(captured.out)
     assert (flaky["history"], flaky["flips"], flaky["runs"]) == ("...F...F....", 4, 12)
     assert captured.err.startswith(f"warning: {tmp_path / 'run_05.ndjson'}:3: not valid JSON")
+
+
+def test_the_newest_run_is_the_one_that_started_last_not_the_last_copied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_run(tmp_path / "run_b.ndjson", [record("t.py::test_newer", at=3600)])
+    write_run(tmp_path / "run_a.ndjson", [record("t.py::test_older", at=0)])  # newer mtime
+
+    summary = json.loads(output(capsys, "summary", "--json", str(tmp_path)))
+
+    assert summary["source"] == str(tmp_path / "run_b.ndjson")

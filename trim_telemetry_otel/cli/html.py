@@ -19,7 +19,7 @@ from typing import Any
 from .diff import compare
 from .options import EXIT_INPUT, EXIT_OK, add_filters, add_strict, load, selected
 from .reading import Run, default_target
-from .records import Test
+from .records import Test, host_of
 from .summary import summarise
 
 _HOSTS_TOP = 20
@@ -50,8 +50,7 @@ def hosts(tests: list[Test]) -> list[dict[str, Any]]:
     counts: dict[str, list[int]] = {}
     for test in tests:
         for call in test.net_requests:
-            host = call.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-            entry = counts.setdefault(host, [0, 0])
+            entry = counts.setdefault(host_of(call.url), [0, 0])
             entry[0] += call.count
             entry[1] += call.count if call.status_code is None or call.status_code >= 400 else 0
     ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:_HOSTS_TOP]

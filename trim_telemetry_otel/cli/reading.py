@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,9 +63,26 @@ def default_target() -> str:
 
 
 def run_files(directory: Path) -> list[Path]:
-    """The run files of a telemetry directory, oldest first (set-up files live in ``setup/``)."""
+    """The run files of a telemetry directory, oldest first (set-up files live in ``setup/``).
+
+    A run is as old as its first record's ``start_time``: copying a directory (a downloaded CI
+    artifact) gives every file a new mtime, which is used only for files without one.
+    """
     files = [path for path in directory.glob("*.ndjson") if path.is_file()]
-    return sorted(files, key=lambda path: (path.stat().st_mtime, path.name))
+    return sorted(files, key=_run_start)
+
+
+def _run_start(path: Path) -> tuple[str, float, str]:
+    mtime = path.stat().st_mtime
+    started = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="microseconds")
+    try:
+        with path.open("rb") as stream:
+            first = json.loads(stream.readline())
+        if isinstance(first, dict) and isinstance(first.get("start_time"), str):
+            started = first["start_time"]
+    except (OSError, ValueError):
+        pass
+    return started, mtime, path.name
 
 
 def resolve(target: str) -> Path | None:

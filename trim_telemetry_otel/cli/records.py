@@ -114,11 +114,13 @@ class Test:
 
     @property
     def hosts(self) -> list[str]:
-        """The distinct hosts (``host[:port]``) of the real calls, sorted."""
-        return sorted({_host(url) for url in self.net_urls})
+        """The distinct host names of the real calls, sorted. Ports are left out: a test's local
+        server listens on a new port every run, and that is no new dependency."""
+        return sorted({host_of(url) for url in self.net_urls})
 
 
-def _host(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    host = rest.split("/", 1)[0].split("?", 1)[0]
-    return host.rsplit("@", 1)[-1]
+def host_of(url: str) -> str:
+    authority = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if authority.startswith("["):  # an IPv6 literal: [::1]:8000
+        return authority.split("]", 1)[0] + "]"
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
