@@ -1,4 +1,4 @@
-"""``trim-telemetry html`` opened in a real headless Chromium: plots drawn, tables work, no errors."""
+"""``trim-telemetry html`` in a real headless Chromium: plots drawn, tables work, no errors."""
 
 from __future__ import annotations
 
