@@ -96,7 +96,7 @@
     if (!items.length) return empty("no changes");
     var W = 520, row = 20, left = 230, H = items.length * row + 8, mid = left + (W - left) / 2;
     var max = Math.max.apply(null, items.map(function (i) { return Math.abs(i.value); }).concat([1]));
-    var scale = ((W - left) / 2 - 30) / max;
+    var scale = ((W - left) / 2 - 48) / max;
     var out = ['<svg viewBox="0 0 ' + W + " " + H + '" role="img">', '<line class="axis" x1="' + mid + '" y1="0" x2="' + mid + '" y2="' + H + '"/>'];
     items.forEach(function (item, i) {
       var y = i * row + 4, w = Math.abs(item.value) * scale, x = item.value < 0 ? mid - w : mid;
