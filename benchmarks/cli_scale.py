@@ -5,9 +5,8 @@
 
 Each command runs as a user would run it (a fresh ``python -m trim_telemetry_otel`` process), so
 interpreter start-up is included. The records are shaped like the example shop's: a few query
-groups each, some repeated, now and then a real HTTP call. With DuckDB installed
-(``pip install duckdb``), the same history question is also answered by DuckDB's NDJSON reader,
-for comparison. Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100]``.
+groups each, some repeated, now and then a real HTTP call. ``flaky`` is measured with both
+engines: the Python reader, and DuckDB's (the ``history`` extra; skipped when not installed). Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100]``.
 """
 
 from __future__ import annotations
@@ -140,25 +139,6 @@ def timed(*args: str) -> tuple[float, float, str]:
     return elapsed, cpu, result.stdout
 
 
-def duckdb_flaky(directory: Path) -> tuple[float, int, str] | None:
-    try:
-        import duckdb  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    started = time.perf_counter()
-    rows = duckdb.sql(
-        f"""
-        SELECT id, count(*) AS runs FROM read_json(
-            '{directory}/*.ndjson', format='newline_delimited',
-            columns={{id: 'VARCHAR', status: 'VARCHAR', status_detail: 'VARCHAR',
-                      run_id: 'VARCHAR'}})
-        GROUP BY id
-        HAVING bool_or(status = 'passed') AND bool_or(status IN ('failed', 'error'))
-        """
-    ).fetchall()
-    return time.perf_counter() - started, len(rows), duckdb.__version__
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summary-tests", type=int, default=100_000)
@@ -188,25 +168,22 @@ def main() -> None:
         for run in range(args.runs):
             total += write_run(history / f"run_{run:04d}.ndjson", args.tests, run)
         label = f"{args.runs} runs × {args.tests:,} tests ({total / 1e6:.0f} MB)"
-        wall, cpu, out = timed("flaky", str(history))
-        print(
-            f"flaky, {label}: {wall:.2f} s wall, {cpu:.2f} s CPU over all cores "
-            f"(budget 10 s): {out.splitlines()[0].split(';')[0]}"
-        )
+        for engine in ("python", "duckdb"):
+            try:
+                wall, cpu, out = timed("flaky", str(history), "--engine", engine)
+            except SystemExit as error:
+                print(f"flaky --engine {engine}: {error}")
+                continue
+            print(
+                f"flaky --engine {engine}, {label}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+                f"(budget 10 s): {out.splitlines()[0].split(';')[0]}"
+            )
         first, last = history / "run_0000.ndjson", history / f"run_{args.runs - 1:04d}.ndjson"
         wall, cpu, out = timed("diff", str(first), str(last))
         print(
             f"diff, two runs of {args.tests:,} tests: {wall:.2f} s wall, {cpu:.2f} s CPU "
             f"(budget 10 s): {out.splitlines()[2]}"
         )
-        measured = duckdb_flaky(history)
-        if measured is None:
-            print("duckdb: not installed, comparison skipped")
-        else:
-            print(
-                f"duckdb {measured[2]} read_json + GROUP BY over the same history (in process, "
-                f"no line-level messages): {measured[0]:.2f} s wall, {measured[1]} flaky ids"
-            )
 
 
 if __name__ == "__main__":

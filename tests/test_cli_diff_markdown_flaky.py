@@ -152,10 +152,16 @@ def flaky_history(tmp_path: Path) -> Path:
     return tmp_path
 
 
+ENGINES = pytest.mark.parametrize("engine", ["python", "duckdb"])
+
+
+@ENGINES
 def test_flaky_compares_runs_of_the_same_revision(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
 ) -> None:
-    flaky = json.loads(output(capsys, "flaky", str(flaky_history(tmp_path)), "--json"))
+    flaky = json.loads(
+        output(capsys, "flaky", str(flaky_history(tmp_path)), "--json", "--engine", engine)
+    )
 
     assert flaky == [
         {
@@ -249,8 +255,9 @@ def test_the_history_reader_names_bad_lines_with_their_number(tmp_path: Path) ->
     ]
 
 
+@pytest.mark.parametrize("engine", ["python", "auto"])
 def test_a_long_history_read_in_parallel_gives_the_same_answer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
 ) -> None:
     for run in range(12):
         path = write_run(
@@ -270,7 +277,8 @@ def test_a_long_history_read_in_parallel_gives_the_same_answer(
         file.write("garbage\n")
     os.utime(tmp_path / "run_05.ndjson", (1_900_000_005, 1_900_000_005))  # keep its place
 
-    assert main(["flaky", str(tmp_path), "--json"]) == 0
+    # With a broken line, auto cannot use DuckDB (no line numbers): the Python reader names it.
+    assert main(["flaky", str(tmp_path), "--json", "--engine", engine]) == 0
 
     captured = capsys.readouterr()
     [flaky] = json.loads(captured.out)
@@ -287,3 +295,45 @@ def test_the_newest_run_is_the_one_that_started_last_not_the_last_copied(
     summary = json.loads(output(capsys, "summary", "--json", str(tmp_path)))
 
     assert summary["source"] == str(tmp_path / "run_b.ndjson")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        json.dumps(record("t.py::test_x", "maybe")),
+        json.dumps(record("t.py::test_x", schema_version="2.0.0")),
+        json.dumps(record("t.py::test_x"))[:40],  # a truncated last line
+    ],
+)
+def test_duckdb_leaves_lines_it_cannot_judge_to_the_python_reader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    for run, status in enumerate(["passed", "failed"]):
+        write_run(tmp_path / f"run_{run}.ndjson", [record("t.py::test_x", status, at=run)])
+    with (tmp_path / "run_1.ndjson").open("a") as file:
+        file.write(bad + ("\n" if bad.endswith("}") else ""))
+
+    assert main(["flaky", str(tmp_path), "--json"]) == 0
+
+    captured = capsys.readouterr()
+    assert [f["history"] for f in json.loads(captured.out)] == [".F"]
+    assert captured.err.startswith(f"warning: {tmp_path / 'run_1.ndjson'}:2: ")
+
+
+def test_duckdb_answers_a_clean_history_itself(tmp_path: Path) -> None:
+    from trim_telemetry_otel.cli import history_duckdb
+    from trim_telemetry_otel.cli.history import history_files
+
+    files = history_files([str(flaky_history(tmp_path))])
+
+    answer = history_duckdb.flaky_outcomes(files, 2)
+
+    assert answer is not None  # not the fallback
+    outcomes, results = answer
+    assert results == 18
+    assert sorted((o.order, o.outcome) for o in outcomes) == [
+        (0, "passed"),
+        (1, "failed"),
+        (2, "passed"),
+    ]
+    assert {(o.id, o.revision) for o in outcomes} == {("t.py::test_flaky", "rev1")}

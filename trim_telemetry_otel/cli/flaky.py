@@ -13,9 +13,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from . import history_duckdb
 from .history import Outcome, history_files, read_history
 from .options import EXIT_INPUT, EXIT_OK, add_strict
-from .reading import Problem, report_problems
+from .reading import InputError, Problem, report_problems
 
 _PASS = frozenset({"passed", "xpassed"})
 _FAIL = frozenset({"failed", "error"})
@@ -96,6 +97,12 @@ def configure(commands: Any) -> None:
         help="runs a test needs before it can be called flaky (default 2)",
     )
     parser.add_argument("--json", action="store_true", help="a JSON array for machines")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "duckdb", "python"),
+        default="auto",
+        help="auto: DuckDB when installed and every line is usable, else the Python reader",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -104,11 +111,23 @@ def run(args: argparse.Namespace) -> int:
     if args.last:
         files = files[-args.last :]
     problems: list[Problem] = []
-    outcomes = list(read_history(files, problems))
+    fast = None
+    if args.engine in ("auto", "duckdb"):
+        fast = history_duckdb.flaky_outcomes(files, args.min_runs)
+        if fast is None and args.engine == "duckdb" and not history_duckdb.available():
+            raise InputError(
+                "--engine duckdb: DuckDB is not installed "
+                '(pip install "trim-telemetry-otel[history]")'
+            )
+    if fast is not None:
+        outcomes, results = fast
+    else:
+        outcomes = read_history(files, problems)
+        results = len(outcomes)
     report_problems(problems)
     flaky = find_flaky(outcomes, min_runs=args.min_runs)
     if args.json:
         print(json.dumps(flaky, indent=2))
     else:
-        print(render(flaky, len(files), len(outcomes)))
+        print(render(flaky, len(files), results))
     return EXIT_INPUT if args.strict and problems else EXIT_OK
