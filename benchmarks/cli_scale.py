@@ -6,7 +6,8 @@
 Each command runs as a user would run it (a fresh ``python -m trim_telemetry_otel`` process), so
 interpreter start-up is included. The records are shaped like the example shop's: a few query
 groups each, some repeated, now and then a real HTTP call. ``flaky`` is measured with both
-engines: the Python reader, and DuckDB's (the ``history`` extra; skipped when not installed). Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100]``.
+engines: the Python reader, and DuckDB's (the ``history`` extra; skipped when not installed).
+Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100]``.
 """
 
 from __future__ import annotations
