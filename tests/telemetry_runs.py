@@ -34,14 +34,13 @@ def record(
     run_id: str = "run_20261121_100000",
     **fields: Any,
 ) -> Record:
-    """A complete schema-1.0.0 record; ``fields`` override or add to it."""
+    """A complete record of the shipped schema; ``fields`` override or add to it."""
     module_path, _, rest = test_id.partition("::")
     parts = rest.split("::")
     start = T0 + timedelta(seconds=at)
     queries = fields.pop("db_queries", [])
     requests = fields.pop("net_requests", [])
     data: Record = {
-        "schema_version": "1.0.0",
         "run_id": run_id,
         "id": test_id,
         "name": parts[-1],
@@ -75,7 +74,49 @@ def record(
         "net_mocked_urls": [],
     }
     data.update(fields)
+    return complete(data)
+
+
+def complete(data: Record) -> Record:
+    """Give every field the shipped schema requires and ``data`` lacks its empty value, so that
+    records made here follow the schema as it grows (fields added in 1.1.0 and later)."""
+    schema = record_json_schema()
+    data.setdefault("schema_version", schema["properties"]["schema_version"].get("const"))
+    for key in schema["required"]:
+        if key not in data:
+            data[key] = _empty(schema["properties"][key], schema)
     return data
+
+
+def _empty(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    if "$ref" in spec:
+        return _empty(schema["$defs"][spec["$ref"].rsplit("/", 1)[-1]], schema)
+    if "enum" in spec:
+        return None if None in spec["enum"] else spec["enum"][0]
+    kinds = spec.get("type", "null")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if "null" in kinds:
+        return None
+    return {"integer": 0, "number": 0, "array": [], "string": "", "object": {}}[kinds[0]]
+
+
+def as_schema_1_0(data: Record) -> Record:
+    """The record as a schema-1.0.0 writer wrote it: only the fields that version had."""
+    fields_1_0 = {
+        "schema_version", "run_id", "id", "name", "class", "module", "file", "framework",
+        "status", "status_detail", "failure_phase", "failure_type", "failure_message",
+        "skip_reason", "start_time", "end_time", "test_duration_ms", "trace_id", "span_id",
+        "db_queries", "db_query_count", "db_duplicate_count", "db_error_count",
+        "db_total_duration_ms", "net_urls", "net_requests", "net_request_count",
+        "net_error_count", "net_total_duration_ms", "net_mocked_urls",
+    }  # fmt: skip
+    old = {key: value for key, value in data.items() if key in fields_1_0}
+    old["schema_version"] = "1.0.0"
+    old["db_queries"] = [
+        {k: q[k] for k in ("sql", "count", "total_duration_ms", "db_system", "db_name")}
+        for q in old["db_queries"]
+    ]
+    return old
 
 
 def known_run() -> list[Record]:

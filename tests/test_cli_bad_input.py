@@ -155,7 +155,6 @@ def test_every_command_survives_bad_lines(tmp_path: Path) -> None:
         ["junit", str(path), "-o", str(tmp_path / "junit.xml")],
         ["markdown", str(path), "-o", str(tmp_path / "summary.md")],
         ["html", str(path), "-o", str(tmp_path / "report.html")],
-        ["flaky", str(path)],
     ):
         result = run_cli(*args)
         assert result.returncode == 0, (args, result.stderr)
@@ -163,3 +162,17 @@ def test_every_command_survives_bad_lines(tmp_path: Path) -> None:
         assert f"warning: {path}:2: 'net_urls' is str 'nope', expected an array" in result.stderr
         strict = run_cli(*args, "--strict")
         assert strict.returncode == 2, args
+
+
+def test_flaky_names_bad_lines_in_the_fields_it_reads(tmp_path: Path) -> None:
+    # flaky reads only id, status and the run context (DuckDB or not): those lines it names.
+    path = good_and_bad(tmp_path, '{"id": "x", "status": 3}')
+
+    result = run_cli("flaky", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"warning: {path}:2: 'status' is 3, not one of passed, failed, error, skipped; "
+        "line skipped\n"
+    )
+    assert run_cli("flaky", str(path), "--strict").returncode == 2

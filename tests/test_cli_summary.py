@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.telemetry_runs import known_run, known_setup, record, write_run
+from tests.telemetry_runs import as_schema_1_0, known_run, known_setup, record, write_run
 from trim_telemetry_otel.cli import main
 
 USER_SQL = 'SELECT "user"."id" FROM "user" WHERE "user"."id" = %s'
@@ -145,6 +145,21 @@ def test_every_figure_of_summary_json_is_the_known_answer(
         ],
     }
     assert summary["problems"] == []
+
+
+def test_schema_1_0_lines_give_the_same_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = write_run(tmp_path / "new" / "run.ndjson", known_run())
+    old = write_run(
+        tmp_path / "old" / "run.ndjson", [as_schema_1_0(r) for r in known_run()], validate=False
+    )
+
+    new_summary, old_summary = summary_json(capsys, str(current)), summary_json(capsys, str(old))
+
+    assert old_summary["problems"] == []
+    for key in ("totals", "query_types", "failures", "n_plus_one", "query_groups", "network"):
+        assert old_summary[key] == new_summary[key], key
 
 
 def test_the_text_summary_names_failures_time_suspects_network_and_setup(

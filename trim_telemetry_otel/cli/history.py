@@ -6,6 +6,8 @@ top-level fields needed are found by text search and decoded with the json modul
 scanner. A key can only match where it is a real key: inside a JSON string every quote is escaped.
 Any line where that shortcut is not certain (a key missing or present twice, other spacing, a
 value that is not a string) is decoded in full, with the same checks and messages as ``summary``.
+A history checks the fields it reads (id, outcome, run, revision, start): a line whose other
+fields are broken still counts here, and ``summary`` of that run names it.
 """
 
 from __future__ import annotations
