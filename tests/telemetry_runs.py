@@ -73,8 +73,18 @@ def record(
         "net_total_duration_ms": round(sum(r["total_duration_ms"] for r in requests), 3),
         "net_mocked_urls": [],
     }
+    if "db_select_count" in record_json_schema()["properties"]:
+        for kind in ("select", "insert", "update", "delete", "transaction", "other"):
+            data[f"db_{kind}_count"] = sum(q["count"] for q in queries if _kind(q) == kind)
     data.update(fields)
     return complete(data)
+
+
+def _kind(entry: Record) -> str:
+    word = entry["sql"].split(" ", 1)[0].upper()
+    if word in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+        return word.lower()
+    return "transaction" if word in ("BEGIN", "SAVEPOINT", "COMMIT", "ROLLBACK") else "other"
 
 
 def complete(data: Record) -> Record:
@@ -85,6 +95,12 @@ def complete(data: Record) -> Record:
     for key in schema["required"]:
         if key not in data:
             data[key] = _empty(schema["properties"][key], schema)
+    for key in ("db_queries", "net_requests"):
+        items = schema["properties"][key]["items"]
+        for entry in data[key] if isinstance(data[key], list) else ():
+            for name in items.get("required", ()):
+                if name not in entry and isinstance(entry, dict):
+                    entry[name] = _empty(items["properties"][name], schema)
     return data
 
 
@@ -97,7 +113,8 @@ def _empty(spec: dict[str, Any], schema: dict[str, Any]) -> Any:
     kinds = [kinds] if isinstance(kinds, str) else kinds
     if "null" in kinds:
         return None
-    return {"integer": 0, "number": 0, "array": [], "string": "", "object": {}}[kinds[0]]
+    empty = {"integer": 0, "number": 0, "array": [], "string": "", "object": {}, "boolean": False}
+    return empty[kinds[0]]
 
 
 def as_schema_1_0(data: Record) -> Record:
