@@ -12,6 +12,13 @@ has_mysql_headers() {
         { pkg-config --exists libmariadb || pkg-config --exists mysqlclient; }
 }
 
+# The HTML report's test opens it in headless Chromium (it fails without one under CI=true).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing chromium for the HTML report's browser test" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+        >/dev/null; } || echo "bootstrap: could not install chromium" >&2
+fi
+
 stamp=".venv/.installed-$(cat pyproject.toml scripts/bootstrap.sh | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
     # mysqlclient (Django's MySQL driver) compiles against the MariaDB client headers.
