@@ -46,3 +46,36 @@ def test_the_wheel_registers_the_pytest_plugin(wheel: zipfile.ZipFile) -> None:
 
     assert "[pytest11]" in text
     assert "trim_telemetry_otel.pytest.plugin = trim_telemetry_otel.pytest.plugin" in text
+
+
+def run_without_django(code: str) -> subprocess.CompletedProcess[str]:
+    hide = "import sys; sys.modules['django'] = None\n"  # as if Django were not installed
+    return subprocess.run(
+        [sys.executable, "-c", hide + code], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_django_entry_point_without_django_names_the_extra_to_install() -> None:
+    done = run_without_django(
+        "import runpy; runpy.run_module('trim_telemetry_otel.django', run_name='__main__')"
+    )
+
+    assert done.returncode == 2
+    assert "pip install 'trim-telemetry-otel[django]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_django_runner_without_django_names_the_extra_to_install() -> None:
+    done = run_without_django("from trim_telemetry_otel.django import TelemetryTestRunner")
+
+    assert done.returncode == 1
+    assert "ModuleNotFoundError: trim_telemetry_otel.django needs Django" in done.stderr
+    assert "pip install 'trim-telemetry-otel[django]'" in done.stderr
+
+
+def test_the_django_runner_is_importable_by_its_dotted_path() -> None:
+    from django.utils.module_loading import import_string
+
+    runner = import_string("trim_telemetry_otel.django.TelemetryTestRunner")
+
+    assert runner.__module__ == "trim_telemetry_otel.django.runner"

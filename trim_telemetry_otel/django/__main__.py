@@ -6,8 +6,11 @@ plus ``--telemetry-dir DIR``. Exits as ``manage.py test`` does (1 when a test fa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+
+from . import MISSING_DJANGO
 
 PROG = f"{os.path.basename(sys.executable)} -m trim_telemetry_otel.django"
 RUNNER = "trim_telemetry_otel.django.TelemetryTestRunner"
@@ -15,6 +18,9 @@ RUNNER = "trim_telemetry_otel.django.TelemetryTestRunner"
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if importlib.util.find_spec("django") is None:
+        sys.stderr.write(f"{PROG}: error: {MISSING_DJANGO.format(python=sys.executable)}\n")
+        sys.exit(2)
     if not os.environ.get("DJANGO_SETTINGS_MODULE") and not any(
         arg.startswith("--settings") for arg in args
     ):
