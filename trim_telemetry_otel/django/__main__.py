@@ -41,9 +41,24 @@ def main(argv: list[str] | None = None) -> None:
     if enabled is not False:
         get_telemetry()  # instrument before django.setup() imports the apps
 
+    if _runs_in_parallel(args) and importlib.util.find_spec("tblib") is None:
+        sys.stderr.write(
+            f"{PROG}: note: --parallel without tblib: Django cannot send a failing test's "
+            "traceback back from a worker and ends the run at the first failure; "
+            "pip install 'trim-telemetry-otel[django]' (or tblib)\n"
+        )
+
     from django.core.management import execute_from_command_line
 
     execute_from_command_line([PROG, "test", f"--testrunner={RUNNER}", *args])
+
+
+def _runs_in_parallel(args: list[str]) -> bool:
+    for index, arg in enumerate(args):
+        if arg.startswith("--parallel"):
+            value = arg.partition("=")[2] or (args[index + 1] if index + 1 < len(args) else "")
+            return value != "1"  # bare --parallel and "auto" mean one worker per core
+    return os.environ.get("DJANGO_TEST_PROCESSES", "1") != "1"
 
 
 if __name__ == "__main__":
