@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from opentelemetry import context, trace
@@ -10,6 +11,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import attributes as attr
+from .messages import outgoing_message
 from .schema import Status as TestStatus
 
 
@@ -52,6 +54,20 @@ def exception_message(exc_type: type[BaseException], exc_value: BaseException | 
     return "".join(traceback.format_exception_only(exc_type, exc_value)).strip()
 
 
+def result_status(outcome: TestOutcome) -> str:
+    """``test.case.result.status``: the well-known ``pass``/``fail`` wherever one applies.
+
+    An error is a test that did not pass (``fail``; ``trim.test.status`` keeps ``error``); a
+    skipped test and an expected failure are neither, so they get custom values, as the semantic
+    conventions allow.
+    """
+    if outcome.status == "passed":
+        return "pass"
+    if outcome.status == "skipped":
+        return "xfail" if outcome.detail == "xfailed" else "skipped"
+    return "fail"
+
+
 class RunningTest:
     """Starts a test's root span in a fresh trace and makes it current until :meth:`finish`.
 
@@ -66,6 +82,7 @@ class RunningTest:
         identity: TestIdentity,
         run_id: str,
         kind: str = attr.KIND_TEST,
+        extra_attributes: Mapping[str, str] | None = None,
     ) -> None:
         attributes: dict[str, str | int] = {
             attr.RECORD_KIND: kind,
@@ -85,6 +102,8 @@ class RunningTest:
             attr.CODE_LINE_NUMBER: identity.line,
         }
         attributes.update({key: value for key, value in optional.items() if value is not None})
+        if extra_attributes:
+            attributes.update(extra_attributes)
         self.kind = kind
         self.shared_setup_ns = 0
         self.span = tracer.start_span(
@@ -95,21 +114,22 @@ class RunningTest:
     def finish(self, outcome: TestOutcome, end_time: int | None = None) -> None:
         """End the test's span with its outcome; ``end_time`` (ns) when it ended earlier."""
         span = self.span
+        # Scrubbed here, at the source: the record, the forwarded root span and its status all
+        # carry the same text (or none, with TRIM_TELEMETRY_MESSAGES=off).
+        failure_message = outgoing_message(outcome.failure_message)
         values = {
             attr.TEST_STATUS: outcome.status,
             attr.TEST_STATUS_DETAIL: outcome.detail,
             attr.TEST_FAILURE_PHASE: outcome.failure_phase,
             attr.TEST_FAILURE_TYPE: outcome.failure_type,
-            attr.TEST_FAILURE_MESSAGE: outcome.failure_message,
-            attr.TEST_SKIP_REASON: outcome.skip_reason,
+            attr.TEST_FAILURE_MESSAGE: failure_message,
+            attr.TEST_SKIP_REASON: outgoing_message(outcome.skip_reason),
             attr.TEST_SHARED_SETUP_NS: self.shared_setup_ns or None,
         }
         span.set_attributes({key: value for key, value in values.items() if value is not None})
+        span.set_attribute(attr.TEST_CASE_RESULT_STATUS, result_status(outcome))
         if outcome.status in ("failed", "error"):
-            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "fail")
-            span.set_status(Status(StatusCode.ERROR, outcome.failure_message))
-        elif outcome.status == "passed":
-            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "pass")
+            span.set_status(Status(StatusCode.ERROR, failure_message))
         self.detach()
         span.end(end_time)
 

@@ -1,4 +1,4 @@
-"""The record written for each test (schema 1.0.0) and the JSON Schema that describes it.
+"""The record written for each test (schema 1.1.0) and the JSON Schema that describes it.
 
 SCHEMA.md documents every field; ``record.schema.json`` ships in the package so that consumers and
 our own tests validate lines against the same contract.
@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypedDict
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 Status = Literal["passed", "failed", "error", "skipped"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
@@ -23,6 +23,10 @@ class DbQuery(TypedDict):
     total_duration_ms: float
     db_system: str | None
     db_name: str | None
+    # 1.1.0
+    operation: str | None
+    summary: str | None
+    housekeeping: bool
 
 
 class NetRequest(TypedDict):
@@ -31,6 +35,15 @@ class NetRequest(TypedDict):
     status_code: int | None
     count: int
     total_duration_ms: float
+
+
+class RunContextFields(TypedDict):
+    """Where the run happened (schema 1.1.0); null where neither the CI nor git says."""
+
+    vcs_revision: str | None
+    vcs_branch: str | None
+    ci_run_id: str | None
+    ci_run_url: str | None
 
 
 # "class" is a keyword, hence the functional form.
@@ -61,12 +74,30 @@ TestRecord = TypedDict(
         "db_duplicate_count": int,
         "db_error_count": int,
         "db_total_duration_ms": float,
+        # 1.1.0: queries by kind, and Django's own connection upkeep kept apart
+        "db_housekeeping_count": int,
+        "db_select_count": int,
+        "db_insert_count": int,
+        "db_update_count": int,
+        "db_delete_count": int,
+        "db_transaction_count": int,
+        "db_other_count": int,
         "net_urls": list[str],
         "net_requests": list[NetRequest],
         "net_request_count": int,
         "net_error_count": int,
         "net_total_duration_ms": float,
         "net_mocked_urls": list[str],
+        # schema 1.1.0
+        "line": "int | None",
+        "vcs_revision": "str | None",
+        "vcs_branch": "str | None",
+        "ci_run_id": "str | None",
+        "ci_run_url": "str | None",
+        # schema 1.1.0: HTTP errors by kind, sleep
+        "net_http_error_count": int,
+        "sleep_count": int,
+        "sleep_total_ms": float,
     },
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ def item_identity(item: pytest.Item) -> TestIdentity:
         module=module.__name__ if module is not None else None,
         file=path.replace("\\", "/"),
         framework="pytest",
-        function=getattr(item, "originalname", item.name),
+        function=_qualified(module, cls, getattr(item, "originalname", item.name)),
         line=line + 1 if line is not None else None,
     )
 
@@ -33,9 +34,7 @@ def fixture_identity(
 ) -> TestIdentity:
     """``<where it is defined>::<fixture>[<scope> <phase>]``, e.g. ``tests::db[session setup]``."""
     code = getattr(fixturedef.func, "__code__", None)
-    file = None
-    if code is not None:
-        file = os.path.relpath(code.co_filename, rootpath).replace(os.sep, "/")
+    file = _fixture_file(code.co_filename, rootpath) if code is not None else None
     name = f"{fixturedef.argname}[{fixturedef.scope} {phase}]"
     return TestIdentity(
         id=f"{fixturedef.baseid}::{name}" if fixturedef.baseid else name,
@@ -44,6 +43,35 @@ def fixture_identity(
         module=getattr(fixturedef.func, "__module__", None),
         file=file,
         framework="pytest",
-        function=fixturedef.argname,
+        function=_qualified_function(fixturedef.func) or fixturedef.argname,
         line=code.co_firstlineno if code is not None else None,
     )
+
+
+def _qualified(module: Any, cls: type | None, function: str) -> str:
+    """``code.function.name`` as the semantic conventions ask: ``pkg.module.Class.test_x``."""
+    owner = cls.__qualname__ if cls is not None else None
+    parts = (getattr(module, "__name__", None), owner, function)
+    return ".".join(part for part in parts if part)
+
+
+def _qualified_function(function: object) -> str | None:
+    qualname = getattr(function, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return None
+    module = getattr(function, "__module__", None)
+    return f"{module}.{qualname}" if isinstance(module, str) else qualname
+
+
+def _fixture_file(filename: str, rootpath: Path) -> str | None:
+    """Relative to the rootdir; a plugin's fixture outside it (site-packages) relative to the
+    ``sys.path`` entry it was imported from (``pytest_django/fixtures.py``); else None."""
+    path = os.path.abspath(filename)
+    relative = os.path.relpath(path, rootpath) if os.path.isabs(path) else path
+    if not relative.startswith(os.pardir):
+        return relative.replace(os.sep, "/")
+    entries = [os.path.abspath(entry) for entry in sys.path if entry]
+    inside = [e for e in entries if path.startswith(e.rstrip(os.sep) + os.sep)]
+    if not inside:
+        return None
+    return os.path.relpath(path, max(inside, key=len)).replace(os.sep, "/")
