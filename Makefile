@@ -13,8 +13,8 @@ test: setup
 	$(PYTHON) -m pytest
 
 lint: setup
-	$(PYTHON) -m ruff check trim_telemetry_otel tests benchmarks example deploy
-	$(PYTHON) -m ruff format --check trim_telemetry_otel tests benchmarks example deploy
+	$(PYTHON) -m ruff check trim_telemetry_otel tests benchmarks example deploy scripts
+	$(PYTHON) -m ruff format --check trim_telemetry_otel tests benchmarks example deploy scripts
 	$(PYTHON) -m mypy
 
 bench: setup

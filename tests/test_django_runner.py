@@ -107,7 +107,12 @@ def comparable(text: str) -> str:
 def reported_tests(stderr: str) -> set[str]:
     """The tests a ``-v 2`` run reported on (not the ``setUpClass (…)`` placeholders)."""
     found = re.findall(r"^(\w+) \(([\w.]+)\) \.\.\. ", stderr, re.MULTILINE)
-    return {test_id for name, test_id in found if name not in ("setUpClass", "tearDownClass")}
+    # Python 3.11+ writes "name (module.Class.name)", 3.10 "name (module.Class)".
+    return {
+        where if where.endswith(f".{name}") else f"{where}.{name}"
+        for name, where in found
+        if name not in ("setUpClass", "tearDownClass")
+    }
 
 
 def required(module: str, what: str) -> None:
