@@ -108,15 +108,34 @@ def build_rows(work: Path, tiny: bool) -> list[Row]:
         return Row(name, tests, target, cwd, py, tele, [*py, "-p", "trim_floor"], limit)
 
     rows = [
-        pytest_row("trivial pytest tests, plain functions", trivial, work / "plain", "≤1.10x", 1.10),
-        pytest_row("trivial pytest tests, parametrized + module fixture", trivial, work / "param",
-                   "≤1.10x", 1.10),
-        Row("Django runner: TestCase + setUpTestData, 3 ORM queries (whole process)", runner,
-            "≤1.15x", project, manage, [*manage, RUNNER, f"--telemetry-dir={work / 'records'}"],
-            [*manage, "--testrunner=floor_runner.FloorRunner"], 1.15),
+        pytest_row(
+            "trivial pytest tests, plain functions", trivial, work / "plain", "≤1.10x", 1.10
+        ),
+        pytest_row(
+            "trivial pytest tests, parametrized + module fixture",
+            trivial,
+            work / "param",
+            "≤1.10x",
+            1.10,
+        ),
+        Row(
+            "Django runner: TestCase + setUpTestData, 3 ORM queries (whole process)",
+            runner,
+            "≤1.15x",
+            project,
+            manage,
+            [*manage, RUNNER, f"--telemetry-dir={work / 'records'}"],
+            [*manage, "--testrunner=floor_runner.FloorRunner"],
+            1.15,
+        ),
         pytest_row("pytest-django: the example shop (DRF)", 47, EXAMPLE, "≤1.05x", 1.05),
-        pytest_row("pytest-django: generated DRF API suite", api, project / "items" / "api_tests",
-                   "≤1.05x", 1.05),
+        pytest_row(
+            "pytest-django: generated DRF API suite",
+            api,
+            project / "items" / "api_tests",
+            "≤1.05x",
+            1.05,
+        ),
         pytest_row("start-up: pytest on one trivial test", 1, work / "startup", "≤50 ms", 50),
     ]
     rows[-1].startup = True
@@ -184,7 +203,7 @@ def print_table(rows: list[Row], labels: list[str], figures: dict[str, dict]) ->
             floor = f"+{(row.times['floor'].median - plain) * 1000:.0f} ms"
             ours = []
             for label in labels:
-                extra = (row.times[f"on {label}"].median - row.times[f"plain {label}"].median)
+                extra = row.times[f"on {label}"].median - row.times[f"plain {label}"].median
                 ms = extra * 1000
                 ours.append(f"+{ms:.0f} ms {'ok' if ms <= row.limit else 'OVER'}")
         else:
@@ -194,25 +213,33 @@ def print_table(rows: list[Row], labels: list[str], figures: dict[str, dict]) ->
                 on, off = row.times[f"on {label}"].median, row.times[f"plain {label}"].median
                 per_test = (on - off) / row.tests * 1e6
                 ours.append(f"{cell(on / off, row.limit)} ({per_test:.0f} µs/test)")
-        print(f"| {row.name} | {row.tests} | {plain:.2f} | {floor} | {' | '.join(ours)} | "
-              f"{row.target} |")
+        print(
+            f"| {row.name} | {row.tests} | {plain:.2f} | {floor} | {' | '.join(ours)} | "
+            f"{row.target} |"
+        )
     floor = figures["floor"]
     per_test = [f"{figures[label]['per_test_us']:.1f} µs" for label in labels]
-    print(f"| our cost per test (root span, fold, write), in-process | – | – | "
-          f"{floor['per_test_us']:.1f} µs | {' | '.join(per_test)} | ≤50 µs |")
+    print(
+        f"| our cost per test (root span, fold, write), in-process | – | – | "
+        f"{floor['per_test_us']:.1f} µs | {' | '.join(per_test)} | ≤50 µs |"
+    )
     per_span = [
         f"+{figures[label]['per_query_us'] - floor['per_query_us']:.1f} µs" for label in labels
     ]
-    print(f"| per child span over the stock floor (sqlite query) | – | – | "
-          f"{floor['per_query_us']:.1f} µs/query | {' | '.join(per_span)} | ≤+3 µs |")
+    print(
+        f"| per child span over the stock floor (sqlite query) | – | – | "
+        f"{floor['per_query_us']:.1f} µs/query | {' | '.join(per_span)} | ≤+3 µs |"
+    )
     memory = [
         f"{figures[label]['first_kib']:.0f} → {figures[label]['last_kib']:.0f} KiB "
         f"({figures[label]['bytes_per_1000_tests']:+.0f} B/1000 tests)"
         for label in labels
     ]
     tests = figures["memory_tests"]["tests"]
-    print(f"| memory: traced after 10 % → 100 % of {tests} tests | {tests} | – | – | "
-          f"{' | '.join(memory)} | flat |")
+    print(
+        f"| memory: traced after 10 % → 100 % of {tests} tests | {tests} | – | – | "
+        f"{' | '.join(memory)} | flat |"
+    )
 
 
 def main() -> None:
@@ -238,6 +265,7 @@ def main() -> None:
         print_table(rows, list(checkouts), figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
 
 if __name__ == "__main__":
     main()

@@ -72,7 +72,9 @@ def write_trivial(directory: Path, tests: int) -> None:
     """``tests`` plain test functions, 300 to a module."""
     directory.mkdir(parents=True)
     for start in range(0, tests, 300):
-        body = "".join(f"def test_{n}():\n    pass\n\n\n" for n in range(start, min(tests, start + 300)))
+        body = "".join(
+            f"def test_{n}():\n    pass\n\n\n" for n in range(start, min(tests, start + 300))
+        )
         (directory / f"test_plain_{start // 300}.py").write_text(body)
 
 

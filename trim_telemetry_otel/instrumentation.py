@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import threading
@@ -11,6 +12,7 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 
 from .diagnostics import logger
+from .lazy_instrumentation import defer_until_imported
 from .mocking import follow_requests_mock, mark_mocked_response
 
 
@@ -46,7 +48,8 @@ _instrumented: list[str] = []
 
 
 def instrument_libraries(provider: TracerProvider) -> tuple[str, ...]:
-    """Install every available instrumentor once; return the names of the instrumented libraries.
+    """Install every available instrumentor once; return the names of the instrumented libraries
+    (those not imported yet are instrumented on their first import, and named here already).
 
     Instrumentors are process-wide singletons: a second ``instrument()`` is ignored, and
     ``uninstrument()`` cannot reach connections opened earlier. So this runs once, before the first
@@ -66,17 +69,25 @@ def _install(provider: TracerProvider) -> list[str]:
         try:
             if importlib.util.find_spec(library.module) is None:
                 continue
-            module = importlib.import_module(library.instrumentor_module)
         except ImportError:
             continue
-        try:
-            instrumentor = getattr(module, library.instrumentor_class)()
-            if not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument(tracer_provider=provider, **library.options)
-            if instrumentor.is_instrumented_by_opentelemetry:
-                names.append(library.module)
-        except Exception as error:  # one broken instrumentor must not cost the others
-            logger.warning(
-                "trim-telemetry-otel: could not instrument %s: %r", library.module, error
-            )
+        install = functools.partial(_install_one, library, provider)
+        # A library not imported yet is instrumented when it is: see lazy_instrumentation.
+        if defer_until_imported(library.module, library.instrumentor_module, install) or install():
+            names.append(library.module)
     return names
+
+
+def _install_one(library: Library, provider: TracerProvider) -> bool:
+    try:
+        module = importlib.import_module(library.instrumentor_module)
+    except ImportError:
+        return False
+    try:
+        instrumentor = getattr(module, library.instrumentor_class)()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=provider, **library.options)
+        return bool(instrumentor.is_instrumented_by_opentelemetry)
+    except Exception as error:  # one broken instrumentor must not cost the others
+        logger.warning("trim-telemetry-otel: could not instrument %s: %r", library.module, error)
+        return False

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from .schema import TestRecord
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
 
 def encode_record(record: TestRecord) -> bytes:
-    return (
-        json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
-    ).encode("utf-8")
+    # One encoder for every line: json.dumps with options builds a new one per call.
+    return (_ENCODER.encode(record) + "\n").encode("utf-8")
 
 
 class NdjsonWriter:
