@@ -165,7 +165,7 @@ def test_times_and_trace_ids_are_filled_in(pytester: pytest.Pytester, records_of
     assert slow["start_time"] < slow["end_time"] <= quick["start_time"]
     assert slow["trace_id"] != quick["trace_id"], "every test is a trace of its own"
     assert slow["run_id"] == quick["run_id"]
-    assert slow["schema_version"] == "1.0.0"
+    assert slow["schema_version"] == "1.1.0"
 
 
 def test_each_line_is_on_disk_when_its_test_ends(pytester: pytest.Pytester) -> None:

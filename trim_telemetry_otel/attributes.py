@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # OpenTelemetry semantic conventions (test.* and code.* namespaces).
 TEST_CASE_NAME = "test.case.name"
-TEST_CASE_RESULT_STATUS = "test.case.result.status"  # "pass" | "fail"
+TEST_CASE_RESULT_STATUS = "test.case.result.status"  # "pass" | "fail" | "skipped" | "xfail"
 TEST_SUITE_NAME = "test.suite.name"
 CODE_FUNCTION_NAME = "code.function.name"
 CODE_FILE_PATH = "code.file.path"

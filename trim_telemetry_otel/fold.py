@@ -11,8 +11,17 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from . import attributes as attr
+from . import cicd
 from .mocking import raised_by_mocking_library
-from .schema import SCHEMA_VERSION, STATUSES, DbQuery, NetRequest, Status, TestRecord
+from .schema import (
+    SCHEMA_VERSION,
+    STATUSES,
+    DbQuery,
+    NetRequest,
+    RunContextFields,
+    Status,
+    TestRecord,
+)
 from .sql import is_transaction_control, normalize_sql
 from .urls import redact_url
 
@@ -111,6 +120,8 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
         "net_error_count": net.errors,
         "net_total_duration_ms": _ms(net.total_ns),
         "net_mocked_urls": list(net.mocked),
+        "line": _optional_int(root_attrs, attr.CODE_LINE_NUMBER),
+        **_run_context(root_attrs, root),
     }
     return record
 
@@ -250,6 +261,30 @@ def _status(value: object) -> Status:
             return status
     # A root span that ended without an outcome (the runner died mid-test) did not pass.
     return "error"
+
+
+def _optional_int(span_attrs: Attributes, name: str) -> int | None:
+    value = span_attrs.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _run_context(root_attrs: Attributes, root: ReadableSpan) -> RunContextFields:
+    """The run's commit, branch and CI run: on the root span when the provider was someone
+    else's, else on the resource that every span of the run shares."""
+    resource = root.resource.attributes if root.resource is not None else _NO_ATTRIBUTES
+
+    def value(name: str) -> str | None:
+        found = root_attrs.get(name)
+        if found is None:
+            found = resource.get(name)
+        return str(found) if found is not None else None
+
+    return {
+        "vcs_revision": value(cicd.VCS_REVISION),
+        "vcs_branch": value(cicd.VCS_BRANCH),
+        "ci_run_id": value(cicd.CICD_PIPELINE_RUN_ID),
+        "ci_run_url": value(cicd.CICD_PIPELINE_RUN_URL),
+    }
 
 
 def _optional_str(span_attrs: Attributes, name: str, limit: int | None = None) -> str | None:

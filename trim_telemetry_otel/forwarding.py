@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from .diagnostics import logger
 from .exporter import EXPORTER_NAME
+from .volume import ALL, SpanVolume, VolumeError, spans_mode
 
 GRPC = "grpc"
 HTTP_PROTOBUF = "http/protobuf"
@@ -44,6 +45,9 @@ _DEFAULT_ENDPOINTS = {GRPC: "http://localhost:4317", HTTP_PROTOBUF: "http://loca
 _TRACES_PATH = "/v1/traces"
 
 EXPORT_TIMEOUT_S = 1.0
+# The SDK's default queue (2,048 spans) overflows, silently, under a fast suite whose tests make
+# thousands of queries: a span is small, so hold more unless OTEL_BSP_MAX_QUEUE_SIZE says.
+QUEUE_SIZE = 32_768
 FLUSH_BUDGET_S = 2.0
 _REASON_LIMIT = 300
 
@@ -127,21 +131,27 @@ def _traces_url(base: str) -> str:
 
 
 def start_forwarding(
-    provider: TracerProvider, environ: Mapping[str, str], endpoint: str | None = None
+    provider: TracerProvider,
+    environ: Mapping[str, str],
+    endpoint: str | None = None,
+    spans: str | None = None,
 ) -> Forwarding | None:
     """Add a :class:`Forwarding` to ``provider`` if the settings ask for one.
 
+    ``spans`` (pytest's ``--telemetry-otlp-spans``) wins over ``TRIM_TELEMETRY_OTLP_SPANS``.
     Problems are warnings, never errors: forwarding is an extra, the records are the point.
     """
     try:
         target = OtlpTarget.from_settings(environ, endpoint)
         if target is None:
             return None
+        mode = spans_mode(environ, spans)
         exporter = otlp_exporter(target, environ)
-    except ForwardingError as error:
+    except (ForwardingError, VolumeError) as error:
         logger.warning("trim-telemetry-otel: spans are not forwarded: %s", error)
         return None
-    forwarding = Forwarding(target, exporter)
+    queue_size = None if environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else QUEUE_SIZE
+    forwarding = Forwarding(target, exporter, mode, queue_size)
     provider.add_span_processor(forwarding)
     return forwarding
 
@@ -175,18 +185,28 @@ def otlp_exporter(target: OtlpTarget, environ: Mapping[str, str]) -> SpanExporte
 class Forwarding(SpanProcessor):
     """A BatchSpanProcessor around an OTLP exporter, on a short leash.
 
-    Spans are handed over unchanged: test roots with their DB and HTTP children, as the collector
-    of any other OpenTelemetry application would receive them.
+    Spans are handed over as the collector of any other OpenTelemetry application would receive
+    them: test roots with their DB and HTTP children (or the roots alone, see :mod:`.volume`),
+    each root with its record's totals as attributes.
     """
 
-    def __init__(self, target: OtlpTarget, exporter: SpanExporter) -> None:
+    def __init__(
+        self,
+        target: OtlpTarget,
+        exporter: SpanExporter,
+        spans: str = ALL,
+        queue_size: int | None = QUEUE_SIZE,
+    ) -> None:
         self.target = target
+        self.volume = SpanVolume(spans)
         #: Log the failure as a warning when it happens. A runner that reports :meth:`summary`
         #: itself (pytest's terminal summary) turns this off, so that the user reads it once.
         self.log_failure = True
         self._exporter = _GuardedExporter(exporter, self._failed)
-        self._batches = BatchSpanProcessor(self._exporter)
+        self._batches = BatchSpanProcessor(self._exporter, max_queue_size=queue_size)
+        self._queue_size = queue_size  # None: OTEL_BSP_MAX_QUEUE_SIZE decides
         self._skipped = 0  # spans that ended after forwarding stopped
+        self._handed = 0  # spans given to the batch processor
         self._forked_child = False
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._stop_in_forked_child)
@@ -202,14 +222,21 @@ class Forwarding(SpanProcessor):
 
     @property
     def spans_not_sent(self) -> int:
-        return self._exporter.dropped + self._skipped
+        """Spans meant for the collector that did not reach it, whatever stopped them: a failed
+        export, the queue overflowing (the batch processor drops those silently), the flush's
+        time budget, or forwarding having stopped before they ended."""
+        return max(self._handed - self._exporter.sent, 0) + self._skipped
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
+        self.volume.on_start(span)
 
     def on_end(self, span: ReadableSpan) -> None:
+        selected = self.volume.select(span)
+        if selected is None:
+            return
         if self._exporter.failure is None and not self._forked_child:
-            self._batches.on_end(span)
+            self._handed += 1
+            self._batches.on_end(selected)
         else:
             self._skipped += 1
 
@@ -246,6 +273,14 @@ class Forwarding(SpanProcessor):
 
     def summary(self) -> str:
         where = f"{self.target.shown} ({self.target.protocol})"
+        not_sent = self.spans_not_sent
+        if self.failure is None and not_sent:
+            size = f" ({self._queue_size} spans)" if self._queue_size else ""
+            return (
+                f"WARNING: {not_sent} of {not_sent + self.spans_sent} spans not forwarded to "
+                f"{where}: the export queue{size} was full; raise OTEL_BSP_MAX_QUEUE_SIZE "
+                "(the NDJSON records are complete)"
+            )
         if self.failure is None:
             return f"{self.spans_sent} spans forwarded to {where}"
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, Protocol
 
 from opentelemetry.context import Context
@@ -54,6 +55,8 @@ class FoldingSpanProcessor(SpanProcessor):
         self._open: dict[int, _OpenTest] = {}  # by trace id
         self.errors = InternalErrors()
         self.records_written = 0
+        #: Told of every record written, with its root (forwarding puts the totals on the root).
+        self.on_record: Callable[[ReadableSpan, TestRecord], None] | None = None
 
     def attach(self, sink: RecordSink, setup_sink: RecordSink | None = None) -> None:
         """Send test records to ``sink`` and shared set-up records to ``setup_sink``."""
@@ -107,11 +110,17 @@ class FoldingSpanProcessor(SpanProcessor):
                 if setup_sink is None:
                     return
                 record = fold_test(span, children)
-                if worth_a_setup_record(record, children):
-                    setup_sink.write(record)
+                if not worth_a_setup_record(record, children):
+                    return
+                setup_sink.write(record)
             elif self._sink is not None:
-                self._sink.write(fold_test(span, children))
+                record = fold_test(span, children)
+                self._sink.write(record)
                 self.records_written += 1
+            else:
+                return
+            if self.on_record is not None:
+                self.on_record(span, record)
         except Exception as error:  # never into the test
             self.errors.record("writing a test record", error)
 

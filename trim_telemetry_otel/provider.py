@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from opentelemetry import trace
@@ -23,6 +23,7 @@ from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
 from . import attributes as attr
+from .cicd import detect_run_context
 from .diagnostics import logger
 from .forwarding import Forwarding, start_forwarding
 from .instrumentation import instrument_libraries
@@ -65,6 +66,9 @@ class Telemetry:
     instrumented: tuple[str, ...]
     owns_provider: bool
     forwarding: Forwarding | None = None  # to an OTLP collector, when asked for
+    #: CI and VCS context (``cicd.*``, ``vcs.*``) for every test root span, when the provider is
+    #: someone else's and its resource cannot say it.
+    root_attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -72,7 +76,7 @@ _telemetry: Telemetry | None = None
 _built_with_endpoint: str | None = None
 
 
-def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
+def get_telemetry(otlp_endpoint: str | None = None, otlp_spans: str | None = None) -> Telemetry:
     """Build the pipeline on first use and return the same one for the life of the process.
 
     ``otlp_endpoint`` (pytest's ``--telemetry-otlp``) forwards the spans to that collector
@@ -82,7 +86,7 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
     global _telemetry, _built_with_endpoint
     with _lock:
         if _telemetry is None:
-            _telemetry = _build(otlp_endpoint)
+            _telemetry = _build(otlp_endpoint, otlp_spans)
             _built_with_endpoint = otlp_endpoint
         elif otlp_endpoint is not None and otlp_endpoint != _built_with_endpoint:
             logger.warning(
@@ -93,15 +97,22 @@ def get_telemetry(otlp_endpoint: str | None = None) -> Telemetry:
         return _telemetry
 
 
-def _build(otlp_endpoint: str | None) -> Telemetry:
+def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetry:
     processor = FoldingSpanProcessor()
+    run_context = detect_run_context().attributes()
+    root_attributes: dict[str, str] = {}
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         # Someone (opentelemetry-instrument, the application) installed an SDK provider already:
-        # set_tracer_provider would only log a warning, so join theirs.
+        # set_tracer_provider would only log a warning, so join theirs. Its resource is fixed, so
+        # the run's CI and VCS context goes on each test's root span instead.
         provider, owns = current, False
+        root_attributes = {
+            key: value for key, value in run_context.items() if key not in _resource_keys(current)
+        }
     else:
-        provider = TracerProvider(resource=_resource(), sampler=ParentBased(TestRootSampler()))
+        resource = Resource(run_context).merge(_resource())  # what the user set wins
+        provider = TracerProvider(resource=resource, sampler=ParentBased(TestRootSampler()))
         trace.set_tracer_provider(provider)
         owns = True
         # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
@@ -109,7 +120,9 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
     provider.add_span_processor(processor)
     forwarding = None
     if owns:
-        forwarding = start_forwarding(provider, os.environ, otlp_endpoint)
+        forwarding = start_forwarding(provider, os.environ, otlp_endpoint, otlp_spans)
+        if forwarding is not None:
+            processor.on_record = forwarding.volume.record_folded
     elif otlp_endpoint is not None:
         # Whoever set up the provider (opentelemetry-instrument) set up its exporters too, from
         # OTEL_TRACES_EXPORTER: a second OTLP exporter would send every span twice.
@@ -121,7 +134,12 @@ def _build(otlp_endpoint: str | None) -> Telemetry:
         )
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
-    return Telemetry(provider, processor, tracer, instrumented, owns, forwarding)
+    return Telemetry(provider, processor, tracer, instrumented, owns, forwarding, root_attributes)
+
+
+def _resource_keys(provider: TracerProvider) -> frozenset[str]:
+    resource = getattr(provider, "resource", None)
+    return frozenset(resource.attributes) if resource is not None else frozenset()
 
 
 def _resource() -> Resource:

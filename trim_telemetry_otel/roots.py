@@ -56,6 +56,20 @@ def exception_message(exc_type: type[BaseException], exc_value: BaseException | 
     return "".join(traceback.format_exception_only(exc_type, exc_value)).strip()
 
 
+def result_status(outcome: TestOutcome) -> str:
+    """``test.case.result.status``: the well-known ``pass``/``fail`` wherever one applies.
+
+    An error is a test that did not pass (``fail``; ``trim.test.status`` keeps ``error``); a
+    skipped test and an expected failure are neither, so they get custom values, as the semantic
+    conventions allow.
+    """
+    if outcome.status == "passed":
+        return "pass"
+    if outcome.status == "skipped":
+        return "xfail" if outcome.detail == "xfailed" else "skipped"
+    return "fail"
+
+
 class RunningTest:
     """Starts a test's root span in a fresh trace and makes it current until :meth:`finish`.
 
@@ -75,12 +89,14 @@ class RunningTest:
         identity: TestIdentity,
         run_id: str,
         kind: str = attr.KIND_TEST,
+        extra_attributes: Mapping[str, str] | None = None,
     ) -> None:
         self.kind = kind
         self.shared_setup_ns = 0
         self._tracer = tracer
         self._identity = identity
         self._run_id = run_id
+        self._extra_attributes = extra_attributes
         self._start_ns = time.time_ns()
         self._end_ns: int | None = None
         self._span: trace.Span | None = None
@@ -124,6 +140,8 @@ class RunningTest:
         for key, value in optional.items():
             if value is not None:
                 attributes[key] = value
+        if self._extra_attributes:
+            attributes.update(self._extra_attributes)
         return self._tracer.start_span(
             identity.id,
             context=Context(),
@@ -151,11 +169,9 @@ class RunningTest:
             attr.TEST_SHARED_SETUP_NS: self.shared_setup_ns or None,
         }
         span.set_attributes({key: value for key, value in values.items() if value is not None})
+        span.set_attribute(attr.TEST_CASE_RESULT_STATUS, result_status(outcome))
         if outcome.status in ("failed", "error"):
-            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "fail")
             span.set_status(Status(StatusCode.ERROR, outcome.failure_message))
-        elif outcome.status == "passed":
-            span.set_attribute(attr.TEST_CASE_RESULT_STATUS, "pass")
         self.detach()
         span.end(end_time)
 

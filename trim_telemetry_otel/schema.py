@@ -1,4 +1,4 @@
-"""The record written for each test (schema 1.0.0) and the JSON Schema that describes it.
+"""The record written for each test (schema 1.1.0) and the JSON Schema that describes it.
 
 SCHEMA.md documents every field; ``record.schema.json`` ships in the package so that consumers and
 our own tests validate lines against the same contract.
@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypedDict
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 Status = Literal["passed", "failed", "error", "skipped"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
@@ -31,6 +31,15 @@ class NetRequest(TypedDict):
     status_code: int | None
     count: int
     total_duration_ms: float
+
+
+class RunContextFields(TypedDict):
+    """Where the run happened (schema 1.1.0); null where neither the CI nor git says."""
+
+    vcs_revision: str | None
+    vcs_branch: str | None
+    ci_run_id: str | None
+    ci_run_url: str | None
 
 
 # "class" is a keyword, hence the functional form.
@@ -67,6 +76,12 @@ TestRecord = TypedDict(
         "net_error_count": int,
         "net_total_duration_ms": float,
         "net_mocked_urls": list[str],
+        # schema 1.1.0
+        "line": "int | None",
+        "vcs_revision": "str | None",
+        "vcs_branch": "str | None",
+        "ci_run_id": "str | None",
+        "ci_run_url": "str | None",
     },
 )
 

@@ -61,7 +61,13 @@ class TelemetrySession:
 
     def _start(self, identity: TestIdentity, kind: str) -> RunningTest | None:
         try:
-            return RunningTest(self.telemetry.tracer, identity, self.run_id, kind)
+            return RunningTest(
+                self.telemetry.tracer,
+                identity,
+                self.run_id,
+                kind,
+                self.telemetry.root_attributes,
+            )
         except Exception as error:
             self.errors.record("starting a test span", error)
             return None

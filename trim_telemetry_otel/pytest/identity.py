@@ -23,7 +23,7 @@ def item_identity(item: pytest.Item) -> TestIdentity:
         module=module.__name__ if module is not None else None,
         file=path.replace("\\", "/"),
         framework="pytest",
-        function=getattr(item, "originalname", item.name),
+        function=_qualified(module, cls, getattr(item, "originalname", item.name)),
         line=line + 1 if line is not None else None,
     )
 
@@ -44,6 +44,21 @@ def fixture_identity(
         module=getattr(fixturedef.func, "__module__", None),
         file=file,
         framework="pytest",
-        function=fixturedef.argname,
+        function=_qualified_function(fixturedef.func) or fixturedef.argname,
         line=code.co_firstlineno if code is not None else None,
     )
+
+
+def _qualified(module: Any, cls: type | None, function: str) -> str:
+    """``code.function.name`` as the semantic conventions ask: ``pkg.module.Class.test_x``."""
+    owner = cls.__qualname__ if cls is not None else None
+    parts = (getattr(module, "__name__", None), owner, function)
+    return ".".join(part for part in parts if part)
+
+
+def _qualified_function(function: object) -> str | None:
+    qualname = getattr(function, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return None
+    module = getattr(function, "__module__", None)
+    return f"{module}.{qualname}" if isinstance(module, str) else qualname

@@ -52,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(implies --telemetry; protocol from OTEL_EXPORTER_OTLP_PROTOCOL, default grpc). "
         "Also: the standard OTEL_EXPORTER_OTLP_* and OTEL_TRACES_EXPORTER variables.",
     )
+    group.addoption(
+        "--telemetry-otlp-spans",
+        choices=["all", "roots"],
+        default=None,
+        help="which spans go to the collector: all (default) or roots, the test root spans only, "
+        "each with its record's totals; the NDJSON keeps every query either way. "
+        "Also: env TRIM_TELEMETRY_OTLP_SPANS.",
+    )
     parser.addini("telemetry", type="bool", default=False, help="switch per-test telemetry on")
     parser.addini("telemetry_dir", default="", help="directory for telemetry run files")
 
@@ -73,7 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not enabled or config.getoption("collectonly"):
         return
 
-    get_telemetry(otlp_endpoint)  # the pipeline, forwarding included, before the session starts
+    # The pipeline, forwarding included, before the session starts.
+    get_telemetry(otlp_endpoint, config.getoption("telemetry_otlp_spans"))
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _RUN_ID_KEY in workerinput:
         # An xdist worker: write into the run file its controller created.

@@ -24,7 +24,7 @@ def test_identity(test: unittest.TestCase, framework: str) -> TestIdentity:
         module=cls.__module__,
         file=_class_file(cls),
         framework=framework,
-        function=method,
+        function=f"{cls.__module__}.{cls.__qualname__}.{method}",
         line=_first_line(cls, method),
     )
 
@@ -38,7 +38,7 @@ def class_fixture_identity(cls: type, fixture: str, framework: str) -> TestIdent
         module=cls.__module__,
         file=_class_file(cls),
         framework=framework,
-        function=fixture,
+        function=f"{cls.__module__}.{cls.__qualname__}.{fixture}",
     )
 
 
@@ -51,7 +51,7 @@ def module_fixture_identity(module: str, fixture: str, framework: str) -> TestId
         module=module,
         file=_module_file(module),
         framework=framework,
-        function=fixture,
+        function=f"{module}.{fixture}",
     )
 
 
