@@ -1,6 +1,6 @@
 """What telemetry costs: one table, every row measured side by side in one invocation.
 
-    python benchmarks/overhead.py [--baseline DIR] [--rounds 5] [--tiny]
+    python benchmarks/overhead.py [--baseline DIR] [--rounds 5] [--memory-tests 100000] [--tiny]
 
 Every suite runs as a whole process, plain (telemetry off), with telemetry on, and at the
 OpenTelemetry floor (the stock sqlite3 instrumentor and one SDK root span per test, no processor:
@@ -143,26 +143,27 @@ def build_rows(work: Path, tiny: bool) -> list[Row]:
 
 
 def measure(
-    rows: list[Row], checkouts: dict[str, Path], work: Path, rounds: int, tiny: bool
+    rows: list[Row], checkouts: dict[str, Path], work: Path, number: int, tiny: bool
 ) -> None:
-    for number in range(rounds):
-        for row in rows:
-            variants: list[tuple[str, list[str], Path]] = [("floor", row.floor, ROOT)]
-            for label, checkout in checkouts.items():
-                variants.append((f"plain {label}", row.plain, checkout))
-                variants.append((f"on {label}", row.telemetry, checkout))
-            shift = number % len(variants)  # rotate, so that no variant always goes first
-            for key, command, checkout in variants[shift:] + variants[:shift]:
-                cpu, wall = run_timed(command, row.cwd, environment(checkout, work, tiny))
-                timing = row.times.setdefault(key, Timing())
-                timing.cpu.append(cpu)
-                timing.wall.append(wall)
-        print(f"  round {number + 1}/{rounds} done", file=sys.stderr)
+    """One round: every variant of every row once, the first one rotating with ``number``."""
+    for row in rows:
+        variants: list[tuple[str, list[str], Path]] = [("floor", row.floor, ROOT)]
+        for label, checkout in checkouts.items():
+            variants.append((f"plain {label}", row.plain, checkout))
+            variants.append((f"on {label}", row.telemetry, checkout))
+        shift = number % len(variants)  # rotate, so that no variant always goes first
+        for key, command, checkout in variants[shift:] + variants[:shift]:
+            cpu, wall = run_timed(command, row.cwd, environment(checkout, work, tiny))
+            timing = row.times.setdefault(key, Timing())
+            timing.cpu.append(cpu)
+            timing.wall.append(wall)
 
 
-def inprocess(checkouts: dict[str, Path], work: Path, rounds: int, tiny: bool) -> dict[str, dict]:
-    """Per test / per child span (alternating processes, medians) and memory, per checkout."""
-    tests, memory_tests = (200, 2000) if tiny else (2000, 100_000)
+def inprocess(
+    checkouts: dict[str, Path], work: Path, tiny: bool, memory_tests: int, samples: dict[str, list]
+) -> dict[str, dict]:
+    """Per test / per child span (one more process each; medians so far) and memory, once."""
+    tests = 200 if tiny else 2000
     script = [sys.executable, str(HERE / "inprocess.py")]
     size = ["--tests", str(tests), "--rounds", "1" if tiny else "5"]
 
@@ -175,17 +176,17 @@ def inprocess(checkouts: dict[str, Path], work: Path, rounds: int, tiny: bool) -
         result: dict[str, float] = json.loads(done.stdout)
         return result
 
-    samples: dict[str, list[dict[str, float]]] = {}
-    for _ in range(rounds):
-        samples.setdefault("floor", []).append(call(["spans", "floor", *size], ROOT))
-        for label, checkout in checkouts.items():
-            samples.setdefault(label, []).append(call(["spans", "ours", *size], checkout))
-    results = {
+    samples.setdefault("floor", []).append(call(["spans", "floor", *size], ROOT))
+    for label, checkout in checkouts.items():
+        samples.setdefault(label, []).append(call(["spans", "ours", *size], checkout))
+        if f"memory {label}" not in samples:
+            samples[f"memory {label}"] = [call(["memory", "--tests", str(memory_tests)], checkout)]
+    results: dict[str, dict] = {
         key: {name: statistics.median(s[name] for s in runs) for name in runs[0]}
         for key, runs in samples.items()
     }
-    for label, checkout in checkouts.items():
-        results[label].update(call(["memory", "--tests", str(memory_tests)], checkout))
+    for label in checkouts:
+        results[label].update(results.pop(f"memory {label}"))
     results["memory_tests"] = {"tests": memory_tests}
     return results
 
@@ -247,6 +248,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout, measured as 'before'")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tiny", action="store_true", help="every row once, on small suites")
+    parser.add_argument("--memory-tests", type=int, default=100_000)
     parser.add_argument("--only", help="measure only the rows whose name contains this")
     args = parser.parse_args()
     rounds = 1 if args.tiny else args.rounds
@@ -259,10 +261,14 @@ def main() -> None:
         rows = build_rows(work, args.tiny)
         if args.only:
             rows = [row for row in rows if args.only in row.name]
-        measure(rows, checkouts, work, rounds, args.tiny)
-        figures = inprocess(checkouts, work, rounds, args.tiny)
-        print(f"\n{rounds} rounds, medians of CPU time; {sys.executable}")
-        print_table(rows, list(checkouts), figures)
+        memory_tests = 2000 if args.tiny else args.memory_tests
+        samples: dict[str, list] = {}
+        for number in range(rounds):  # the table after every round: a long run is never lost
+            measure(rows, checkouts, work, number, args.tiny)
+            figures = inprocess(checkouts, work, args.tiny, memory_tests, samples)
+            print(f"\nafter {number + 1} of {rounds} rounds, medians of CPU time; {sys.executable}")
+            print_table(rows, list(checkouts), figures)
+            sys.stdout.flush()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
