@@ -30,6 +30,8 @@ class ReceivedSpan:
     name: str
     attributes: dict[str, Any]
     resource: dict[str, Any]
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    status_message: str = ""
 
 
 class Received:
@@ -39,8 +41,11 @@ class Received:
         self._lock = threading.Lock()
         self.requests = 0
         self.spans: list[ReceivedSpan] = []
+        self.raw: list[bytes] = []  # every request as it came over the wire, decompressed
 
-    def add(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+    def add(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, raw: bytes | None = None
+    ) -> None:
         spans = [
             ReceivedSpan(
                 trace_id=span.trace_id.hex(),
@@ -49,6 +54,8 @@ class Received:
                 name=span.name,
                 attributes=_values(span.attributes),
                 resource=_values(resource_spans.resource.attributes),
+                events=tuple((event.name, _values(event.attributes)) for event in span.events),
+                status_message=span.status.message,
             )
             for resource_spans in request.resource_spans
             for scope_spans in resource_spans.scope_spans
@@ -57,6 +64,7 @@ class Received:
         with self._lock:
             self.requests += 1
             self.spans.extend(spans)
+            self.raw.append(request.SerializeToString() if raw is None else raw)
 
     def by_trace(self) -> dict[str, list[ReceivedSpan]]:
         traces: dict[str, list[ReceivedSpan]] = {}
@@ -122,7 +130,7 @@ class _OtlpHttpHandler(http.server.BaseHTTPRequestHandler):
             return
         request = trace_service_pb2.ExportTraceServiceRequest()
         request.ParseFromString(body)
-        self.received.add(request)
+        self.received.add(request, body)
         answer = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")

@@ -30,6 +30,7 @@ MODULE = ("-m", "trim_telemetry_otel.django")
 MANAGE = ("manage.py", "test")
 # The set-up records of the runner's own steps are named after the method that did the work.
 STEPS = "trim_telemetry_otel.django.runner.TelemetryTestRunner"
+ITERATOR_TEST = "IteratorTests.test_a_queryset_iterated_in_chunks"
 
 Record = dict[str, Any]
 
@@ -122,6 +123,8 @@ def required(module: str, what: str) -> None:
 def assert_counts_match_django(run: DjangoRun) -> None:
     records, captured = run.by_id(), run.captured()
     assert captured, "the project's tests logged nothing"
+    # psycopg 3's server-side cursors are the instr branch's: tests/test_ground_truth.py has them.
+    captured = {id_: e for id_, e in captured.items() if not id_.endswith(ITERATOR_TEST)}
     assert {id_: records[id_]["db_query_count"] for id_ in captured} == {
         id_: entry["count"] for id_, entry in captured.items()
     }
@@ -331,7 +334,8 @@ def test_test_runner_setting_uses_the_runner(tmp_path: Path) -> None:
 def check_parallel_run(run: DjangoRun) -> None:
     assert run.returncode == 0, run.stderr
     records = run.records()
-    assert len(records) == run.tests_run() == 6
+    # test_views.py: 6, test_iterator.py: 2, test_upkeep.py: 5
+    assert len(records) == run.tests_run() == 13
     assert len({r["id"] for r in records}) == len(records)
     assert len({r["run_id"] for r in records}) == 1
     assert_counts_match_django(run)

@@ -7,7 +7,7 @@ from opentelemetry.trace import SpanKind
 
 from tests.spans import SpanFactory
 from trim_telemetry_otel import attributes as attr
-from trim_telemetry_otel.fold import fold_test
+from trim_telemetry_otel.fold import fold_test, worth_a_setup_record
 from trim_telemetry_otel.schema import record_json_schema
 
 
@@ -98,6 +98,9 @@ def test_stable_semantic_convention_names_are_read_too() -> None:
             "total_duration_ms": record["db_queries"][0]["total_duration_ms"],  # type: ignore[index]
             "db_system": "postgresql",
             "db_name": None,
+            "operation": "SELECT",
+            "summary": "SELECT b",
+            "housekeeping": False,
         }
     ]
 
@@ -286,3 +289,121 @@ def test_repeated_transaction_control_is_not_a_duplicate_query() -> None:
         ("SELECT ?", 3),
         ("RELEASE SAVEPOINT ?", 3),
     ]
+
+
+def test_queries_under_djangos_connection_upkeep_are_housekeeping() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        with spans.tracer.start_as_current_span(
+            "django.db.is_usable", attributes={attr.DB_HOUSEKEEPING: True}
+        ):
+            spans.query("SELECT 1", system="postgresql")
+        spans.query("SELECT 1", system="postgresql")  # the application's own
+        spans.query("SELECT * FROM t", system="postgresql")
+
+    record = fold(spans)
+
+    assert [(q["sql"], q["housekeeping"], q["count"]) for q in record["db_queries"]] == [  # type: ignore[attr-defined]
+        ("SELECT ?", True, 1),
+        ("SELECT ?", False, 1),
+        ("SELECT * FROM t", False, 1),
+    ]
+    assert record["db_query_count"] == 2
+    assert record["db_housekeeping_count"] == 1
+    assert record["db_select_count"] == 2
+    assert record["db_duplicate_count"] == 0
+
+
+def test_query_kinds_sum_to_the_query_count() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        for statement in (
+            "BEGIN",
+            "SELECT * FROM t",
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "COMMIT",
+            "PRAGMA x",
+        ):
+            spans.query(statement)
+
+    record = fold(spans)
+
+    assert [record[f"db_{kind}_count"] for kind in ("select", "insert", "update", "delete")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
+    assert record["db_transaction_count"] == 2
+    assert record["db_other_count"] == 1
+    assert record["db_query_count"] == 7
+    assert [q["summary"] for q in record["db_queries"]][:3] == [  # type: ignore[attr-defined]
+        "BEGIN",
+        "SELECT t",
+        "INSERT t",
+    ]
+
+
+def test_each_request_on_the_wire_is_a_call_of_its_own() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        with spans.tracer.start_as_current_span(
+            "GET",
+            kind=SpanKind.CLIENT,
+            attributes={"http.method": "GET", "http.url": "http://h/a", "http.status_code": 200},
+        ) as call:
+            for url, status in (("http://h/a", 302), ("http://h/b?token=s3cret", 503)):
+                call.add_event(
+                    attr.HTTP_HOP_EVENT,
+                    {attr.HOP_METHOD: "GET", attr.HOP_URL: url, attr.HOP_STATUS_CODE: status},
+                )
+            call.add_event(
+                attr.HTTP_HOP_EVENT, {attr.HOP_METHOD: "GET", attr.HOP_URL: "http://h/c"}
+            )
+        spans.http("http://h/plain", status=404)
+
+    record = fold(spans)
+
+    assert [(r["url"], r["status_code"]) for r in record["net_requests"]] == [  # type: ignore[attr-defined]
+        ("http://h/a", 302),
+        ("http://h/b?token=REDACTED", 503),
+        ("http://h/c", None),
+        ("http://h/plain", 404),
+    ]
+    assert record["net_request_count"] == 4
+    assert record["net_http_error_count"] == 2
+    assert record["net_error_count"] == 1
+    [call_span] = [s for s in spans.finished() if s.name == "GET" and s.events]
+    hops = sum(r["total_duration_ms"] for r in record["net_requests"][:3])  # type: ignore[index]
+    assert abs(hops - (call_span.end_time - call_span.start_time) / 1e6) < 0.01  # type: ignore[operator]
+
+
+def test_sleep_spans_are_counted_and_timed() -> None:
+    spans = SpanFactory()
+    with spans.test():
+        for _ in range(2):
+            with spans.tracer.start_as_current_span("sleep", attributes={attr.SLEEP: True}):
+                pass
+
+    record = fold(spans)
+
+    assert record["sleep_count"] == 2
+    assert record["sleep_total_ms"] >= 0
+    assert record["db_query_count"] == 0
+    assert record["net_request_count"] == 0
+
+
+def test_setup_that_only_checked_a_connection_is_not_worth_a_record() -> None:
+    spans = SpanFactory()
+    with (
+        spans.test(),
+        spans.tracer.start_as_current_span(
+            "django.db.is_usable", attributes={attr.DB_HOUSEKEEPING: True}
+        ),
+    ):
+        pass
+
+    root, children = spans.root_and_children()
+    assert not worth_a_setup_record(fold_test(root, children), children)

@@ -383,17 +383,24 @@ def test_a_broken_record_sink_never_changes_the_outcome(
 
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*(2 telemetry errors, see the log)"])
+    result.stdout.fnmatch_lines(
+        [
+            "WARNING: 2 telemetry errors (no test was affected;*",
+            "  2 × writing a test record: OSError: disk full",
+        ]
+    )
 
 
-def test_an_unwritable_directory_is_a_clear_usage_error(pytester: pytest.Pytester) -> None:
+def test_an_unusable_directory_is_one_warning_and_a_plain_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_a(): pass")
     Path(pytester.path, "blocked").write_text("a file, not a directory")
 
-    result = pytester.runpytest("--telemetry", "--telemetry-dir", "blocked/sub")
+    result = pytester.runpytest_subprocess("--telemetry", "--telemetry-dir", "blocked/sub")
 
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*telemetry: cannot create the run file*"])
+    assert result.ret == pytest.ExitCode.OK
+    result.stderr.fnmatch_lines(
+        ["trim-telemetry-otel: WARNING: no telemetry records for this run: cannot create*"]
+    )
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -89,3 +89,54 @@ def test_writing_after_close_is_an_error_not_a_silent_loss(tmp_path: Path) -> No
 def test_joining_a_run_with_an_unsafe_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RunIdError, match="invalid telemetry run id '../etc/passwd'"):
         join_run_file(tmp_path, "../etc/passwd")
+
+
+def test_a_lone_surrogate_becomes_the_replacement_character_not_a_lost_record(
+    tmp_path: Path,
+) -> None:
+    record = dict(a_record())  # type: ignore[call-overload]
+    record["failure_message"] = "No such file: 'caf\udce9.txt'"
+    with NdjsonWriter(tmp_path / "run.ndjson") as writer:
+        writer.write(record)  # type: ignore[arg-type]
+
+    [line] = (tmp_path / "run.ndjson").read_text("utf-8").splitlines()
+    assert json.loads(line)["failure_message"] == "No such file: 'caf\ufffd.txt'"
+
+
+def test_a_line_after_a_partial_one_starts_on_a_fresh_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.ndjson"
+    path.write_bytes(b'{"cut short')
+    with NdjsonWriter(path) as writer:
+        writer.write(a_record())  # type: ignore[arg-type]
+        writer.write(a_record())  # type: ignore[arg-type]
+
+    first, *rest = path.read_bytes().split(b"\n")
+    assert first == b'{"cut short'
+    assert [json.loads(line)["db_query_count"] for line in rest[:-1]] == [1, 1]
+    assert rest[-1] == b""
+
+
+def test_no_symbolic_link_below_the_run_directory_is_followed(tmp_path: Path) -> None:
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "run.ndjson").symlink_to(target)
+    (tmp_path / "runs" / "setup").symlink_to(tmp_path, target_is_directory=True)
+
+    joined = NdjsonWriter(tmp_path / "runs" / "run.ndjson")
+    setup = NdjsonWriter(tmp_path / "runs" / "setup" / "x.ndjson", base=tmp_path / "runs")
+    joined.write(a_record())  # type: ignore[arg-type]
+    setup.write(a_record())  # type: ignore[arg-type]
+
+    assert target.read_text() == "keep me\n"
+    assert not (tmp_path / "x.ndjson").exists()
+    assert (joined.lost, setup.lost) == (1, 1)
+    assert "is a symbolic link" in str(joined.problem)
+    assert "is a symbolic link" in str(setup.problem)
+
+
+def test_run_ids_are_taken_in_utc(tmp_path: Path) -> None:
+    kiritimati = timezone(timedelta(hours=14))
+    run_id, _ = create_run_file(tmp_path, datetime(2026, 11, 22, 4, 3, 1, tzinfo=kiritimati))
+
+    assert run_id == "run_20261121_140301"

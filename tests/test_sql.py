@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from trim_telemetry_otel.sql import normalize_sql, sql_operation
+from trim_telemetry_otel.sql import normalize_sql
 
 
 @pytest.mark.parametrize(
@@ -191,25 +191,6 @@ def test_bulk_inserts_of_different_sizes_group_together() -> None:
 )
 def test_malformed_statements_never_leak_or_raise(statement: str, expected: str) -> None:
     assert normalize_sql(statement) == expected
-
-
-@pytest.mark.parametrize(
-    ("statement", "operation"),
-    [
-        ("SELECT ?", "SELECT"),
-        ("insert into t values (?)", "INSERT"),
-        ("UPDATE t SET a = ?", "UPDATE"),
-        ("DELETE FROM t", "DELETE"),
-        ("BEGIN", "BEGIN"),
-        ("SAVEPOINT s1", "SAVEPOINT"),
-        ("WITH x AS (SELECT ?) SELECT * FROM x", "WITH"),
-        ("(SELECT ?) UNION (SELECT ?)", "SELECT"),
-        ("", ""),
-        ("?", ""),
-    ],
-)
-def test_sql_operation_is_the_leading_keyword_upper_cased(statement: str, operation: str) -> None:
-    assert sql_operation(statement) == operation
 
 
 TEMPLATES = [

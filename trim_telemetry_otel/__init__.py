@@ -10,11 +10,15 @@ pytest from warning that it cannot.
 
 from __future__ import annotations
 
-from .fold import fold_test
-from .processor import FoldingSpanProcessor
-from .roots import TestIdentity, TestOutcome
-from .schema import SCHEMA_VERSION, TestRecord, record_json_schema
-from .session import TelemetrySession
+from .settings import import_the_sdk
+
+import_the_sdk()  # before anything imports it: a bad OTEL_* value must not break the import
+
+from .fold import fold_test  # noqa: E402
+from .processor import FoldingSpanProcessor  # noqa: E402
+from .roots import TestIdentity, TestOutcome  # noqa: E402
+from .schema import SCHEMA_VERSION, TestRecord, record_json_schema  # noqa: E402
+from .session import TelemetrySession  # noqa: E402
 
 __version__ = "0.1.0"
 

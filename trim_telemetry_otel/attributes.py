@@ -50,3 +50,17 @@ DB_NAME = ("db.name", "db.namespace")
 HTTP_URL = ("http.url", "url.full")
 HTTP_METHOD = ("http.method", "http.request.method")
 HTTP_STATUS_CODE = ("http.status_code", "http.response.status_code")
+
+# Our own markers on spans the fold reads (schema 1.1.0).
+# An INTERNAL span around work Django's backend does on its own (connection set-up, health
+# checks, time-zone changes): the DB spans under it are housekeeping, not the test's queries.
+DB_HOUSEKEEPING = "trim.db.housekeeping"
+# One event per attempt a request made on the wire (http.client), on the client span current
+# then: redirect hops, retries and authentication round trips that one client call hides.
+HTTP_HOP_EVENT = "trim.http.hop"
+HOP_METHOD = "http.request.method"
+HOP_URL = "url.full"
+HOP_STATUS_CODE = "http.response.status_code"
+HOP_ERROR_TYPE = "error.type"
+# An INTERNAL span per time.sleep / asyncio.sleep call with a positive delay.
+SLEEP = "trim.sleep"

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -27,6 +28,7 @@ from .diagnostics import InternalErrors
 from .fold import fold_test, is_setup_root, is_test_root, worth_a_setup_record
 from .ndjson import NdjsonWriter
 from .processor import FoldingSpanProcessor
+from .redaction import protect_provider
 from .runs import create_run_file, join_run_file, setup_file_path
 from .schema import TestRecord
 from .settings import DEFAULT_DIR, EnvSettings
@@ -51,6 +53,10 @@ class TrimNdjsonExporter(SpanExporter):
     """
 
     def __init__(self, directory: Path | str | None = None) -> None:
+        # The configurator builds its exporters right after installing its provider: the other
+        # ones (its own ``otlp``) are out of our reach, so the spans are redacted as they are
+        # recorded, before any exporter reads them.
+        protect_provider(trace.get_tracer_provider())
         self._directory = Path(directory) if directory is not None else None
         self._lock = threading.Lock()
         self._open: dict[int, list[ReadableSpan]] = {}  # insertion order: oldest trace first
@@ -133,7 +139,8 @@ class TrimNdjsonExporter(SpanExporter):
             path = join_run_file(directory, run_id)  # checks the run id is a safe file name
             if setup:
                 path = setup_file_path(directory, run_id)
-            writer = self._writers[run_id, setup] = NdjsonWriter(path, lazy=True)
+            writer = NdjsonWriter(path, lazy=True, base=directory)  # no link below directory
+            self._writers[run_id, setup] = writer
         writer.write(record)
 
     def _output_directory(self) -> Path:

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from .diagnostics import logger
 from .exporter import EXPORTER_NAME
+from .redaction import RedactingExporter
 from .volume import ALL, SpanVolume, VolumeError, spans_mode
 
 GRPC = "grpc"
@@ -187,7 +188,8 @@ class Forwarding(SpanProcessor):
 
     Spans are handed over as the collector of any other OpenTelemetry application would receive
     them: test roots with their DB and HTTP children (or the roots alone, see :mod:`.volume`),
-    each root with its record's totals as attributes.
+    each root with its record's totals as attributes. The exporter only ever sees redacted copies
+    (:mod:`.redaction`): the same rules as the records.
     """
 
     def __init__(
@@ -202,7 +204,7 @@ class Forwarding(SpanProcessor):
         #: Log the failure as a warning when it happens. A runner that reports :meth:`summary`
         #: itself (pytest's terminal summary) turns this off, so that the user reads it once.
         self.log_failure = True
-        self._exporter = _GuardedExporter(exporter, self._failed)
+        self._exporter = _GuardedExporter(RedactingExporter(exporter), self._failed)
         self._batches = BatchSpanProcessor(self._exporter, max_queue_size=queue_size)
         self._queue_size = queue_size  # None: OTEL_BSP_MAX_QUEUE_SIZE decides
         self._skipped = 0  # spans that ended after forwarding stopped

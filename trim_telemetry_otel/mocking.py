@@ -32,17 +32,44 @@ def mark_mocked_response(span: Span, request: object, response: object) -> None:
         span.set_attribute(attr.HTTP_MOCKED, True)
 
 
+def mark_mocking_active(span: Span, request: object) -> None:
+    """requests' request hook: flag a call made while a mocking library has replaced the sending.
+
+    ``responses`` patches ``HTTPAdapter.send``; requests-mock's ``Mocker`` patches
+    ``Session.get_adapter``. Such a call fails in ways no response hook sees (a body shorter than
+    its Content-Length fails inside urllib3 once ``responses`` returned; a callback may raise a
+    ``BaseException``). A call the library passes through to the network is still counted: the
+    fold trusts the requests it sees on the wire over this flag.
+    """
+    try:
+        requests: Any = sys.modules.get("requests")
+        if requests is None:
+            return
+        send = requests.adapters.HTTPAdapter.send
+        get_adapter = requests.Session.get_adapter
+        patched = (getattr(send, "__module__", ""), getattr(get_adapter, "__module__", ""))
+        if any(module.partition(".")[0] in _MOCK_PACKAGES for module in patched):
+            span.set_attribute(attr.HTTP_MOCKED, True)
+    except Exception:  # never into the request
+        pass
+
+
 def raised_by_mocking_library(events: Sequence[Event]) -> bool:
-    """Whether the span's exception was raised inside a mocking library (no response, no socket)."""
+    """Whether the span's exception came through a mocking library (no response, no socket).
+
+    Any frame counts, not just the last: a mock whose body is shorter than its Content-Length
+    fails inside urllib3 while ``responses`` reads it, and a callback raises from the test's
+    own code, both below the mocking library's frames. The fold asks only about calls that
+    sent nothing on the wire, so a real call passed through (``add_passthru``) is never one.
+    """
     for event in events:
         if event.name != "exception" or not event.attributes:
             continue
         stacktrace = str(event.attributes.get("exception.stacktrace", ""))
-        # The last frame of a formatted traceback is where the exception was raised.
-        _, _, last = stacktrace.rpartition('File "')
-        raised_in = last.partition('"')[0].replace("\\", "/")
-        if any(f"/{package}/" in raised_in for package in _MOCK_PACKAGES):
-            return True
+        for frame in stacktrace.split('File "')[1:]:
+            raised_in = frame.partition('"')[0].replace("\\", "/")
+            if any(f"/{package}/" in raised_in for package in _MOCK_PACKAGES):
+                return True
     return False
 
 

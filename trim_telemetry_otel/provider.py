@@ -11,7 +11,7 @@ from pathlib import Path
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.sampling import (
     Decision,
     ParentBased,
@@ -24,10 +24,12 @@ from opentelemetry.util.types import Attributes
 
 from . import attributes as attr
 from .cicd import detect_run_context
-from .diagnostics import logger
-from .forwarding import Forwarding, start_forwarding
-from .instrumentation import instrument_libraries
+from .diagnostics import logger, warn_now
+from .forwarding import Forwarding, start_forwarding, traces_exporter_names
+from .instrumentation import auto_instrumented, instrument_libraries
 from .processor import FoldingSpanProcessor
+from .redaction import protect_provider
+from .settings import SPAN_LIMITS, check_otel_environment
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name
@@ -102,24 +104,48 @@ def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetr
     run_context = detect_run_context().attributes()
     root_attributes: dict[str, str] = {}
     current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
-        # Someone (opentelemetry-instrument, the application) installed an SDK provider already:
-        # set_tracer_provider would only log a warning, so join theirs. Its resource is fixed, so
-        # the run's CI and VCS context goes on each test's root span instead.
+    if isinstance(current, TracerProvider) and auto_instrumented():
+        # opentelemetry-instrument installed the provider, its exporters and its instrumentors
+        # (bound to that provider): join it, or their spans would never reach us. Its resource
+        # is fixed, so the run's CI and VCS context goes on each test's root span instead.
         provider, owns = current, False
         root_attributes = {
             key: value for key, value in run_context.items() if key not in _resource_keys(current)
         }
+        problems = None
     else:
+        # Ours stays private: never the global one. A suite that sets up its own SDK (in
+        # conftest, or later in a fixture: set_tracer_provider then still works) keeps its
+        # provider and exporters to itself, and our instrumentors' spans stay out of them.
+        # Every instrumentor and our tracer are given ours by hand.
+        problems = check_otel_environment()
+        for message in problems.span_limits:
+            warn_now(message)
+        # The SDK raises for a bad limit: give it the default for each one that is bad.
+        limits = SpanLimits(
+            **{
+                argument: SpanLimits.UNSET if default is None else default
+                for name, (argument, default) in SPAN_LIMITS.items()
+                if name in problems.bad_limits
+            }
+        )
         resource = Resource(run_context).merge(_resource())  # what the user set wins
-        provider = TracerProvider(resource=resource, sampler=ParentBased(TestRootSampler()))
-        trace.set_tracer_provider(provider)
+        provider = TracerProvider(
+            resource=resource, sampler=ParentBased(TestRootSampler()), span_limits=limits
+        )
         owns = True
-        # A non-SDK provider set explicitly (set_tracer_provider refuses a second one) still
-        # leaves ours usable: every instrumentor below is given it by hand.
+    if not owns:
+        # The provider's own exporters (opentelemetry-instrument's otlp, the application's) are
+        # out of our reach: spans are redacted while they are recorded, before any of them reads
+        # them. On our own provider the only way out is our forwarding, which redacts on its
+        # batch thread instead, at no cost to the tests.
+        protect_provider(provider)
     provider.add_span_processor(processor)
     forwarding = None
-    if owns:
+    if problems is not None and problems.forwarding and _forwarding_asked(otlp_endpoint):
+        # A half-configured exporter would fail later or raise now: forward nothing, say why.
+        warn_now(f"spans are not forwarded: {'; '.join(problems.forwarding)}")
+    elif owns:
         forwarding = start_forwarding(provider, os.environ, otlp_endpoint, otlp_spans)
         if forwarding is not None:
             processor.on_record = forwarding.volume.record_folded
@@ -140,6 +166,19 @@ def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetr
 def _resource_keys(provider: TracerProvider) -> frozenset[str]:
     resource = getattr(provider, "resource", None)
     return frozenset(resource.attributes) if resource is not None else frozenset()
+
+
+def _forwarding_asked(otlp_endpoint: str | None) -> bool:
+    """The settings ask for OTLP forwarding (as :mod:`.forwarding` reads them)."""
+    names = traces_exporter_names(os.environ)
+    if otlp_endpoint is not None:
+        return True
+    if names is not None:
+        return any(name.startswith("otlp") for name in names)
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 def _resource() -> Resource:

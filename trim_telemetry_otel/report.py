@@ -19,7 +19,7 @@ from typing import Any
 
 from .schema import STATUSES
 from .settings import DEFAULT_DIR, DIR_ENV
-from .sql import is_transaction_control
+from .statements import is_transaction_control
 
 Record = dict[str, Any]
 

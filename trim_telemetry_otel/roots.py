@@ -14,6 +14,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AnyValue, Attributes
 
 from . import attributes as attr
+from .messages import outgoing_message
 from .schema import Status as TestStatus
 
 
@@ -159,19 +160,22 @@ class RunningTest:
             self.detach()
             return
         span = self.span
+        # Scrubbed here, at the source: the record, the forwarded root span and its status all
+        # carry the same text (or none, with TRIM_TELEMETRY_MESSAGES=off).
+        failure_message = outgoing_message(outcome.failure_message)
         values = {
             attr.TEST_STATUS: outcome.status,
             attr.TEST_STATUS_DETAIL: outcome.detail,
             attr.TEST_FAILURE_PHASE: outcome.failure_phase,
             attr.TEST_FAILURE_TYPE: outcome.failure_type,
-            attr.TEST_FAILURE_MESSAGE: outcome.failure_message,
-            attr.TEST_SKIP_REASON: outcome.skip_reason,
+            attr.TEST_FAILURE_MESSAGE: failure_message,
+            attr.TEST_SKIP_REASON: outgoing_message(outcome.skip_reason),
             attr.TEST_SHARED_SETUP_NS: self.shared_setup_ns or None,
         }
         span.set_attributes({key: value for key, value in values.items() if value is not None})
         span.set_attribute(attr.TEST_CASE_RESULT_STATUS, result_status(outcome))
         if outcome.status in ("failed", "error"):
-            span.set_status(Status(StatusCode.ERROR, outcome.failure_message))
+            span.set_status(Status(StatusCode.ERROR, failure_message))
         self.detach()
         span.end(end_time)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -31,11 +31,16 @@ def run_file_path(directory: Path, run_id: str) -> Path:
 def create_run_file(directory: Path, now: datetime | None = None) -> tuple[str, Path]:
     """Create the file of a new run and return its id and path.
 
-    The id is ``run_YYYYMMDD_HHMMSS`` in local time; a second run started in the same second gets
-    ``_2``, ``_3``… appended. ``O_EXCL`` makes the claim atomic: concurrent runs never share a file.
+    The id is ``run_YYYYMMDD_HHMMSS`` in UTC, whatever the runner: Django's ``TIME_ZONE`` sets the
+    process's local time zone, and runs started together must get ids of the same moment. A second
+    run started in the same second gets ``_2``, ``_3``… appended. ``O_EXCL`` makes the claim atomic
+    (concurrent runs never share a file) and refuses a symbolic link planted under the name.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    base = (now or datetime.now()).strftime("run_%Y%m%d_%H%M%S")
+    moment = now or datetime.now(timezone.utc)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    base = moment.strftime("run_%Y%m%d_%H%M%S")
     for attempt in range(1, 10_000):
         run_id = base if attempt == 1 else f"{base}_{attempt}"
         path = run_file_path(directory, run_id)

@@ -23,6 +23,10 @@ class DbQuery(TypedDict):
     total_duration_ms: float
     db_system: str | None
     db_name: str | None
+    # 1.1.0
+    operation: str | None
+    summary: str | None
+    housekeeping: bool
 
 
 class NetRequest(TypedDict):
@@ -70,6 +74,14 @@ TestRecord = TypedDict(
         "db_duplicate_count": int,
         "db_error_count": int,
         "db_total_duration_ms": float,
+        # 1.1.0: queries by kind, and Django's own connection upkeep kept apart
+        "db_housekeeping_count": int,
+        "db_select_count": int,
+        "db_insert_count": int,
+        "db_update_count": int,
+        "db_delete_count": int,
+        "db_transaction_count": int,
+        "db_other_count": int,
         "net_urls": list[str],
         "net_requests": list[NetRequest],
         "net_request_count": int,
@@ -82,6 +94,10 @@ TestRecord = TypedDict(
         "vcs_branch": "str | None",
         "ci_run_id": "str | None",
         "ci_run_url": "str | None",
+        # schema 1.1.0: HTTP errors by kind, sleep
+        "net_http_error_count": int,
+        "sleep_count": int,
+        "sleep_total_ms": float,
     },
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["is_transaction_control", "normalize_sql", "sql_operation"]
+__all__ = ["normalize_sql"]
 
 # One alternation scanned left to right. Frequent tokens come first because every token pays for
 # the alternatives tried before its own; after that, order matters where prefixes overlap (``--``
@@ -177,24 +177,3 @@ def _closing_paren(kinds: list[int], parts: list[str], start: int) -> int | None
                 if depth == 0:
                     return i
     return None
-
-
-def sql_operation(normalized: str) -> str:
-    """Return the statement's leading keyword upper-cased (``SELECT``, ``WITH``...), or ``""``."""
-    match = _OPERATION.match(normalized)
-    return match.group(1).upper() if match else ""
-
-
-_OPERATION = re.compile(r"[\s(]*([A-Za-z]+)")
-
-
-# Frameworks repeat these on purpose (Django wraps every atomic block in a savepoint): a repeat
-# says nothing about the application's data access, so it is not counted as a duplicate.
-_TRANSACTION_CONTROL = frozenset(
-    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "SET"}
-)
-
-
-def is_transaction_control(normalized: str) -> bool:
-    """Whether a normalised statement manages the transaction rather than touching data."""
-    return sql_operation(normalized) in _TRANSACTION_CONTROL

@@ -20,9 +20,9 @@ from typing import Any
 
 from django.test.runner import ParallelTestSuite, RemoteTestRunner
 
-from ..session import TelemetrySession
+from ..session import TelemetrySession, start_or_warn
 from ..unittest.result import TelemetryTestResult, telemetry_result_class
-from . import psycopg, sqlite
+from . import psycopg
 
 FRAMEWORK = "django"
 
@@ -42,9 +42,10 @@ def worker_setup_args(session: TelemetrySession) -> tuple[str, str]:
 
 def join_run(directory: str, run_id: str) -> None:
     """``process_setup`` of a spawned worker: join the parent's run before Django sets up."""
-    session = TelemetrySession.join(Path(directory), run_id)
+    session = start_or_warn(Path(directory), run_id, join=True)
+    if session is None:  # warned: this worker's tests run without records
+        return
     psycopg.trace_django_connections(session)
-    sqlite.keep_backups_working()
     share_with_workers(session)
 
 

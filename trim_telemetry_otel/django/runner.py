@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import unittest
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,11 +12,11 @@ from django.core.management.base import CommandError
 from django.test.runner import DiscoverRunner, ParallelTestSuite
 
 from ..roots import TestIdentity, TestOutcome
-from ..session import TelemetrySession
+from ..session import TelemetrySession, start_or_warn
 from ..settings import DEFAULT_DIR, DIR_ENV, EnvSettings, SettingsError
 from ..unittest.result import telemetry_result_class
 from ..unittest.suite import TelemetryTestSuite
-from . import parallel, psycopg, sqlite
+from . import parallel, psycopg
 
 FRAMEWORK = "django"
 
@@ -60,13 +59,13 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
     def setup_test_environment(self, **kwargs: Any) -> None:
         # The first step of run_tests: instrument before setup_databases opens any connection.
         if self._telemetry_on and self.telemetry is None:
-            try:
-                self.telemetry = TelemetrySession.start(self.telemetry_dir, self._run_id)
-            except OSError as error:
-                raise CommandError(f"telemetry: cannot create the run file: {error}") from None
-            self.telemetry.report_forwarding_at_the_end()
-            psycopg.trace_django_connections(self.telemetry)
-            parallel.share_with_workers(self.telemetry)
+            # A run file that cannot be created costs the records (one warning), not the run.
+            self.telemetry = start_or_warn(self.telemetry_dir, self._run_id)
+            self._telemetry_on = self.telemetry is not None
+            if self.telemetry is not None:
+                self.telemetry.report_forwarding_at_the_end()
+                psycopg.trace_django_connections(self.telemetry)
+                parallel.share_with_workers(self.telemetry)
         super().setup_test_environment(**kwargs)
 
     def build_suite(self, *args: Any, **kwargs: Any) -> Any:
@@ -76,8 +75,6 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
         return suite
 
     def setup_databases(self, **kwargs: Any) -> Any:
-        if self.telemetry is not None and _workers_start_fresh(self.parallel):
-            sqlite.keep_backups_working()
         with self._recording("setup_databases"):
             return super().setup_databases(**kwargs)
 
@@ -134,9 +131,3 @@ class TelemetryTestRunner(DiscoverRunner):  # type: ignore[misc]
             session.finish_test(running, TestOutcome.raised(error, phase))
             raise
         session.finish_test(running, TestOutcome("passed"))
-
-
-def _workers_start_fresh(processes: Any) -> bool:
-    """A parallel run whose workers are new interpreters, not forks: Django clones via files."""
-    parallel = isinstance(processes, int) and processes > 1
-    return parallel and multiprocessing.get_start_method() in ("spawn", "forkserver")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,7 @@ def fixture_identity(
 ) -> TestIdentity:
     """``<where it is defined>::<fixture>[<scope> <phase>]``, e.g. ``tests::db[session setup]``."""
     code = getattr(fixturedef.func, "__code__", None)
-    file = None
-    if code is not None:
-        file = os.path.relpath(code.co_filename, rootpath).replace(os.sep, "/")
+    file = _fixture_file(code.co_filename, rootpath) if code is not None else None
     name = f"{fixturedef.argname}[{fixturedef.scope} {phase}]"
     return TestIdentity(
         id=f"{fixturedef.baseid}::{name}" if fixturedef.baseid else name,
@@ -62,3 +61,17 @@ def _qualified_function(function: object) -> str | None:
         return None
     module = getattr(function, "__module__", None)
     return f"{module}.{qualname}" if isinstance(module, str) else qualname
+
+
+def _fixture_file(filename: str, rootpath: Path) -> str | None:
+    """Relative to the rootdir; a plugin's fixture outside it (site-packages) relative to the
+    ``sys.path`` entry it was imported from (``pytest_django/fixtures.py``); else None."""
+    path = os.path.abspath(filename)
+    relative = os.path.relpath(path, rootpath) if os.path.isabs(path) else path
+    if not relative.startswith(os.pardir):
+        return relative.replace(os.sep, "/")
+    entries = [os.path.abspath(entry) for entry in sys.path if entry]
+    inside = [e for e in entries if path.startswith(e.rstrip(os.sep) + os.sep)]
+    if not inside:
+        return None
+    return os.path.relpath(path, max(inside, key=len)).replace(os.sep, "/")

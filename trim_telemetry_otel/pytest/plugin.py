@@ -17,15 +17,17 @@ import pytest
 
 from ..exporter import EXPORTER_NAME
 from ..forwarding import traces_exporter_names
+from ..messages import read_messages_mode, set_messages_mode
 from ..provider import get_telemetry
 from ..roots import RunningTest, TestOutcome
-from ..session import TelemetrySession
+from ..session import TelemetrySession, start_or_warn
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
 from .identity import fixture_identity, item_identity
 from .outcome import PhaseReport, fixture_failure, outcome_of
 
 _RUN_ID_KEY = "trim_telemetry_run_id"
 _DIR_KEY = "trim_telemetry_dir"
+_TALLY_KEY = "trim_telemetry_tally"  # a worker's problems, sent to its controller
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +53,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also forward the raw spans to this OTLP collector, e.g. http://localhost:4317 "
         "(implies --telemetry; protocol from OTEL_EXPORTER_OTLP_PROTOCOL, default grpc). "
         "Also: the standard OTEL_EXPORTER_OTLP_* and OTEL_TRACES_EXPORTER variables.",
+    )
+    group.addoption(
+        "--telemetry-messages",
+        choices=("redacted", "off"),
+        default=None,
+        help="failure messages and skip reasons in records and forwarded spans: 'redacted' "
+        "(the default: values of driver errors, URL secrets and secret=value pairs scrubbed) or "
+        "'off' (dropped). Also: env TRIM_TELEMETRY_MESSAGES.",
     )
     group.addoption(
         "--telemetry-otlp-spans",
@@ -80,23 +90,27 @@ def pytest_configure(config: pytest.Config) -> None:
             enabled = config.getini("telemetry") or EXPORTER_NAME in exporters
     if not enabled or config.getoption("collectonly"):
         return
+    try:
+        set_messages_mode(config.getoption("telemetry_messages") or read_messages_mode(os.environ))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
     # The pipeline, forwarding included, before the session starts.
     get_telemetry(otlp_endpoint, config.getoption("telemetry_otlp_spans"))
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and _RUN_ID_KEY in workerinput:
         # An xdist worker: write into the run file its controller created.
-        session = TelemetrySession.join(Path(workerinput[_DIR_KEY]), workerinput[_RUN_ID_KEY])
+        directory, run_id = Path(workerinput[_DIR_KEY]), workerinput[_RUN_ID_KEY]
+        session = start_or_warn(directory, run_id, join=True)
     else:
-        try:
-            session = TelemetrySession.start(_directory(config, env), env.run_id)
-        except OSError as error:
-            raise pytest.UsageError(f"telemetry: cannot create the run file: {error}") from None
-        if config.pluginmanager.has_plugin("dsession"):
+        # A run file that cannot be created costs the records, never the run (a warning says so).
+        session = start_or_warn(_directory(config, env), env.run_id)
+        if session is not None and config.pluginmanager.has_plugin("dsession"):
             # The xdist controller runs no test: it only hands the run to its workers.
             config.pluginmanager.register(XdistController(session), "trim-telemetry-controller")
             return
-    config.pluginmanager.register(TelemetryPlugin(config, session), "trim-telemetry")
+    if session is not None:
+        config.pluginmanager.register(TelemetryPlugin(config, session), "trim-telemetry")
 
 
 def _directory(config: pytest.Config, env: EnvSettings) -> Path:
@@ -117,8 +131,8 @@ class TelemetryPlugin:
     def __init__(self, config: pytest.Config, session: TelemetrySession) -> None:
         self.config = config
         self.session = session
-        if not hasattr(config, "workerinput"):
-            session.report_forwarding_at_the_end()  # the terminal summary says it, once
+        # The terminal summary says it, once (a worker's through its controller's summary).
+        session.report_forwarding_at_the_end()
         self._report: list[str] = []
         self._phases: list[PhaseReport] = []
         self._teardowns: dict[int, RunningTest | None] = {}
@@ -179,6 +193,9 @@ class TelemetryPlugin:
     def pytest_sessionfinish(self) -> None:
         # Every test and fixture has ended: send the spans still queued, within a time budget.
         self._report = self.session.report_lines()
+        workeroutput: dict[str, Any] | None = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[_TALLY_KEY] = self.session.tally().to_dict()
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not hasattr(self.config, "workerinput"):
@@ -201,9 +218,16 @@ class XdistController:
         node.workerinput[_RUN_ID_KEY] = self.session.run_id
         node.workerinput[_DIR_KEY] = str(self.session.path.parent)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        tally = getattr(node, "workeroutput", {}).get(_TALLY_KEY)
+        if tally is not None:
+            self.session.add_worker_tally(tally)
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "telemetry")
-        terminalreporter.write_line(self.session.summary())
+        for line in self.session.report_lines():
+            terminalreporter.write_line(line)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.session.close()

@@ -67,12 +67,8 @@ def main(argv: list[str] | None = None) -> None:
             print(TELEMETRY_HELP)
 
     if env.enabled is not False:
+        # A directory that cannot be used gives a warning when the run starts, not an error.
         directory = directory or env.directory or Path(DEFAULT_DIR)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            sys.stderr.write(f"{PROG}: error: telemetry: cannot create the run file: {error}\n")
-            sys.exit(2)
         get_telemetry()  # instrument before the test modules are imported and connect anywhere
 
     class Runner(TelemetryTestRunner):

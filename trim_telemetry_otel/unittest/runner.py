@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import unittest
 from pathlib import Path
 from typing import Any, cast
 
-from ..session import TelemetrySession
-from ..settings import DEFAULT_DIR, EnvSettings
+from ..session import TelemetrySession, start_or_warn
+from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
 from .result import telemetry_result_class
 from .suite import adopt
 
@@ -28,7 +29,11 @@ class TelemetryTestRunner(unittest.TextTestRunner):
         self.telemetry_dir = Path(telemetry_dir) if telemetry_dir is not None else None
 
     def run(self, test: unittest.TestSuite | unittest.TestCase) -> unittest.TextTestResult:
-        session = start_session(self.telemetry_dir)
+        try:
+            session = start_session(self.telemetry_dir)
+        except SettingsError as error:  # before any test, as a usage error: no traceback
+            sys.stderr.write(f"error: {error}\n")
+            raise SystemExit(2) from None
         if session is None:
             return super().run(test)
         plain = self.resultclass
@@ -48,10 +53,10 @@ class TelemetryTestRunner(unittest.TextTestRunner):
 def start_session(directory: Path | None) -> TelemetrySession | None:
     """A new run as the environment configures it; ``None`` when ``TRIM_TELEMETRY`` is off.
 
-    Raises :class:`~trim_telemetry_otel.settings.SettingsError` for a bad environment value and
-    ``OSError`` when the run file cannot be created.
+    Raises :class:`~trim_telemetry_otel.settings.SettingsError` for a bad environment value. A run
+    file that cannot be created gives a warning on stderr and ``None``: the tests run plain.
     """
     env = EnvSettings.read()
     if env.enabled is False:
         return None
-    return TelemetrySession.start(directory or env.directory or Path(DEFAULT_DIR), env.run_id)
+    return start_or_warn(directory or env.directory or Path(DEFAULT_DIR), env.run_id)

@@ -81,10 +81,21 @@ def adopt(test: unittest.TestSuite | unittest.TestCase) -> unittest.TestSuite | 
 
     Loaders build plain suites; a suite of another class is left as it is (it has its own
     reasons), and so are the tests in it.
+
+    The tests move: the plain suite lets go of each one (``_removeTestAtIndex``, as it would once
+    the test has run), so that a finished test is freed as under plain unittest instead of being
+    kept alive by the original suite, which ``unittest.main`` holds until the end of the run. A
+    suite with ``_cleanup = False`` (a caller that wants its tests kept) keeps them.
     """
-    if type(test) in (unittest.TestSuite, TelemetryTestSuite):
-        return TelemetryTestSuite(_adopt_all(test))  # type: ignore[arg-type]
-    return test
+    if type(test) not in (unittest.TestSuite, TelemetryTestSuite):
+        return test
+    assert isinstance(test, unittest.TestSuite)
+    adopted = TelemetryTestSuite(_adopt_all(test))
+    adopted._cleanup = test._cleanup  # type: ignore[attr-defined]
+    if test._cleanup:  # type: ignore[attr-defined]
+        for index in range(len(adopted._tests)):
+            test._removeTestAtIndex(index)  # type: ignore[attr-defined]
+    return adopted
 
 
 def _adopt_all(tests: Iterable[unittest.TestSuite | unittest.TestCase]) -> list[Any]:
