@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -83,35 +84,41 @@ from trim_telemetry_otel.roots import TestIdentity, TestOutcome
 from trim_telemetry_otel.session import TelemetrySession
 
 session = TelemetrySession.start(Path(sys.argv[1]))
-drivers = ("sqlite3", "psycopg", "psycopg2", "pymysql", "httpx")
+drivers = ("psycopg", "psycopg2", "pymysql", "httpx")
 not_imported = [name for name in drivers if name not in sys.modules]
-from sqlite3 import connect  # after telemetry started: instrumented as it is imported
+from psycopg2 import connect  # after telemetry started: instrumented as it is imported
 
 test = session.start_test(TestIdentity("t.py::test_late", "test_late", None, "t", "t.py", "pytest"))
-connect(":memory:").cursor().execute("SELECT 1")
+connection = connect(sys.argv[2])
+connection.cursor().execute("SELECT 1")
+connection.close()
 session.finish_test(test, TestOutcome("passed"))
 session.close()
 print(json.dumps({"not_imported": not_imported, "instrumented": session.telemetry.instrumented}))
 """
 
 
-def test_a_driver_first_imported_after_telemetry_started_is_traced(tmp_path: Path) -> None:
+@pytest.mark.postgresql
+def test_a_driver_first_imported_after_telemetry_started_is_traced(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", DRIVER_IMPORTED_LATE, str(tmp_path)],
+        [sys.executable, "-c", DRIVER_IMPORTED_LATE, str(tmp_path), postgres_dsn],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
     result = json.loads(done.stdout)
-    # Starting telemetry imports none of the drivers: each is instrumented on its first import.
-    assert result["not_imported"] == ["sqlite3", "psycopg", "psycopg2", "pymysql", "httpx"]
-    assert "sqlite3" in result["instrumented"]
+    # Starting telemetry imports none of these drivers: each is instrumented on its first import.
+    assert result["not_imported"] == ["psycopg", "psycopg2", "pymysql", "httpx"]
+    assert "psycopg2" in result["instrumented"]
     (run_file,) = tmp_path.glob("run_*.ndjson")
     record = json.loads(run_file.read_text())
     assert record["db_query_count"] == 1
     assert record["db_queries"][0]["sql"] == "SELECT ?"
+    assert record["db_queries"][0]["db_system"] == "postgresql"
 
 
 def test_the_benchmark_prints_every_row_in_tiny_mode() -> None:
