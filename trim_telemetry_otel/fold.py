@@ -51,11 +51,16 @@ def fold_test(root: ReadableSpan, children: Iterable[ReadableSpan]) -> TestRecor
     ``children`` may hold spans of other traces or arrive in any order: only descendants of
     ``root``'s trace count, and groups are ordered by when their first member started.
     """
-    root_attrs: Attributes = root.attributes or {}
+    # One copy: the SDK's attribute mapping answers each lookup through Python-level calls.
+    root_attrs: Attributes = dict(root.attributes or _NO_ATTRIBUTES)
     trace_id = root.context.trace_id if root.context else 0
-    own = sorted(
-        (s for s in children if s.context is not None and s.context.trace_id == trace_id),
-        key=lambda s: s.start_time or 0,
+    own = (
+        sorted(
+            (s for s in children if s.context is not None and s.context.trace_id == trace_id),
+            key=lambda s: s.start_time or 0,
+        )
+        if children
+        else ()
     )
     db = DbFold()
     net = NetFold()
