@@ -19,6 +19,13 @@ has_mysql_headers() {
         { pkg-config --exists libmariadb || pkg-config --exists mysqlclient; }
 }
 
+# The HTML report's test opens it in headless Chromium (it fails without one under CI=true).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium for the HTML report's browser test (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+        >/dev/null; } || say "could not install chromium"
+fi
+
 stamp="$venv/.installed-$(
     { cat pyproject.toml scripts/bootstrap.sh; echo "$python $also"; } | sha1sum | cut -c1-12
 )"

@@ -94,6 +94,7 @@ def test_stable_semantic_convention_names_are_read_too() -> None:
     assert record["db_queries"] == [
         {
             "sql": "SELECT a FROM b WHERE c = ?",
+            "sql_truncated": False,
             "count": 1,
             "total_duration_ms": record["db_queries"][0]["total_duration_ms"],  # type: ignore[index]
             "db_system": "postgresql",

@@ -11,7 +11,6 @@ came over the wire may hold a marker.
 from __future__ import annotations
 
 import http.server
-import inspect
 import json
 import os
 import sys
@@ -24,11 +23,10 @@ import pytest
 
 from tests.conftest import read_records, run_files
 from tests.otlp_receivers import Received, closed_port, grpc_receiver, http_receiver
-from trim_telemetry_otel.sql import normalize_sql
 
 MARKER = b"zqleak"
 # Planted where only a dialect-aware SQL normaliser can find them (sqlite's ESCAPE '\', MySQL's
-# "strings" and # comments): the sql helper's normalize_sql(statement, system).
+# "strings" and # comments): normalize_sql(statement, system) reads each in its own dialect.
 DIALECT_MARKER = b"zqdialect"
 INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
 
@@ -225,13 +223,10 @@ def check_everything(pytester: pytest.Pytester, received: Received) -> dict[str,
 
 
 def assert_no_dialect_marker(pytester: pytest.Pytester, received: Received) -> None:
-    """Last, once everything else held: xfails until the dialect-aware normaliser is merged."""
+    """The statements whose literals only a dialect-aware reading finds leak nothing either."""
     path, setup = written_files(pytester)
     everything = [path.read_bytes(), setup.read_bytes(), *received.raw]
-    leaks = any(DIALECT_MARKER in data for data in everything)
-    if leaks and "system" not in inspect.signature(normalize_sql).parameters:
-        pytest.xfail("SQL dialect gaps: waiting for normalize_sql(statement, system)")
-    assert not leaks
+    assert not any(DIALECT_MARKER in data for data in everything)
 
 
 def assert_the_planted_places_were_reached(

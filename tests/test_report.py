@@ -1,7 +1,8 @@
-"""The report CLI on real run files."""
+"""``trim-telemetry`` on a run file written by a real pytest run, and the old report alias."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -29,6 +30,10 @@ def make_run(pytester: pytest.Pytester) -> Path:
         @pytest.mark.skip
         def test_skipped():
             pass
+
+        @pytest.mark.xfail
+        def test_known_bug():
+            assert False
         """
     )
     pytester.runpytest("--telemetry")
@@ -36,51 +41,48 @@ def make_run(pytester: pytest.Pytester) -> Path:
     return path
 
 
-def report(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.run(sys.executable, "-m", "trim_telemetry_otel.report", *args)
+def cli(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.run(sys.executable, "-m", "trim_telemetry_otel", *args)
 
 
-def test_the_report_summarises_outcomes_time_and_repeated_queries(
+def test_a_real_run_is_summarised_with_failures_time_and_repeated_queries(
     pytester: pytest.Pytester,
 ) -> None:
     path = make_run(pytester)
 
-    result = report(pytester)  # the newest run under ./.telemetry
+    result = cli(pytester, "summary", "--json")  # the newest run under ./.telemetry
 
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(
-        [
-            f"*{path.name}",
-            "  4 tests (2 passed, 1 failed, 1 skipped) in * s",
-            "  database: 7 queries, 6 repeated, * ms",
-            "slowest tests (top 5):",
-            "*ms  *::test_slow",
-            "repeated queries, N+1 suspects:",
-            "       7x  *::test_n_plus_one",
-            "           SELECT ?",
-        ]
-    )
+    assert result.ret == 0, result.stderr.str()
+    assert result.stderr.str() == ""
+    summary = json.loads(result.stdout.str())
+    assert summary["source"].endswith(path.name)
+    totals = summary["totals"]
+    assert [totals[k] for k in ("tests", "passed", "failed", "skipped", "xfailed")] == [
+        5,
+        2,
+        1,
+        1,
+        1,
+    ]
+    assert totals["db_query_count"] == 7
+    assert totals["wall_time_ms"] >= totals["test_time_ms"] >= 100
+    assert [f["id"].split("::")[-1] for f in summary["failures"]] == ["test_fails"]
+    assert summary["failures"][0]["failure_type"] == "AssertionError"
+    slowest = {s["id"].split("::")[-1]: s["test_duration_ms"] for s in summary["slowest"]}
+    assert slowest["test_slow"] >= 100
+    [suspect] = summary["n_plus_one"]
+    assert (suspect["count"], suspect["sql"]) == (7, "SELECT ?")
 
 
-def test_a_broken_line_is_named_and_the_rest_still_reported(pytester: pytest.Pytester) -> None:
+def test_the_old_report_module_still_works_as_an_alias(pytester: pytest.Pytester) -> None:
     path = make_run(pytester)
     with path.open("a") as file:
         file.write('{"truncated": \n')
 
-    result = report(pytester, str(path))
+    result = pytester.run(sys.executable, "-m", "trim_telemetry_otel.report", str(path))
 
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["  4 tests *"])
-    result.stderr.fnmatch_lines([f"warning: skipped {path}:5: not valid JSON*"])
-
-
-def test_a_missing_run_is_a_clear_error(pytester: pytest.Pytester) -> None:
-    result = report(pytester, "nowhere")
-
-    assert result.ret == 2
-    result.stderr.fnmatch_lines(["error: nowhere does not exist"])
-
-    (pytester.path / "empty").mkdir()
-    result = report(pytester, "empty")
-    assert result.ret == 2
-    result.stderr.fnmatch_lines(["error: no run_*.ndjson file in empty"])
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"{path}*", "  5 tests: 2 passed, 1 failed, 1 skipped, 1 xfailed"])
+    result.stderr.fnmatch_lines([f"warning: {path}:6: not valid JSON*"])
+    strict = pytester.run(sys.executable, "-m", "trim_telemetry_otel.report", "--strict", str(path))
+    assert strict.ret == 2

@@ -103,7 +103,7 @@ def test_sql_operation_is_the_leading_keyword_upper_cased(statement: str, operat
 def test_statements_are_classified_and_summarised(
     statement: str, operation: str | None, kind: str, summary: str | None
 ) -> None:
-    classified = classify(normalize_sql(statement))
+    classified = classify(normalize_sql(statement, "postgresql"))
     assert (classified.operation, classified.kind, classified.summary) == (
         operation,
         kind,

@@ -271,6 +271,7 @@ def test_each_test_carries_only_its_own_queries(verbose_run: Run) -> None:
     assert records["test_passes"]["db_queries"] == [
         {
             "sql": "SELECT name FROM t WHERE id = ?",
+            "sql_truncated": False,
             "count": 2,
             "total_duration_ms": records["test_passes"]["db_queries"][0]["total_duration_ms"],
             "db_system": "sqlite",

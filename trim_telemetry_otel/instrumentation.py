@@ -23,6 +23,7 @@ from opentelemetry.trace import TracerProvider
 
 from . import propagation, psycopg_tracing, sqlite_tracing
 from .diagnostics import logger
+from .lazy_instrumentation import defer_until_imported
 from .mocking import follow_requests_mock, mark_mocked_response, mark_mocking_active
 from .settings import SettingsError
 
@@ -249,7 +250,9 @@ def _install(provider: TracerProvider, environ: Mapping[str, str]) -> list[str]:
         except ImportError:  # a parent package that cannot be imported, or sys.modules[x] = None
             continue
         try:
-            if library.install(provider):
+            # A driver not imported yet is instrumented when it is: see lazy_instrumentation.
+            install = functools.partial(library.install, provider)
+            if defer_until_imported(library.module, install) or install():
                 modules.append(library.module)
         except Exception as error:  # one broken instrumentor must not cost the others
             logger.warning(

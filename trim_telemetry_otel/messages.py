@@ -49,7 +49,7 @@ MESSAGE_MODES = (REDACTED_MODE, OFF_MODE)
 
 def normalize_statement(statement: str, system: str | None = None) -> str:
     """SQL text as the records show it, in the dialect of ``system`` (``db.system``)."""
-    return normalize_sql(statement)
+    return normalize_sql(statement, system)
 
 
 class MessagesModeError(ValueError):

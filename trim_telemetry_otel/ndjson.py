@@ -23,9 +23,13 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _USES_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
 
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_record(record: TestRecord) -> bytes:
     """One line of UTF-8 JSON; a lone surrogate anywhere becomes U+FFFD instead of costing it."""
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    text = _ENCODER.encode(record) + "\n"
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # rare: pay for the substitution only when it is needed

@@ -19,6 +19,7 @@ STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
 
 class DbQuery(TypedDict):
     sql: str
+    sql_truncated: bool
     count: int
     total_duration_ms: float
     db_system: str | None

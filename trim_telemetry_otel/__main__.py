@@ -1,0 +1,10 @@
+"""``python -m trim_telemetry_otel``: the same as the ``trim-telemetry`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m trim_telemetry_otel"))
