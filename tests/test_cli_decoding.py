@@ -10,6 +10,7 @@ import pytest
 
 from tests.telemetry_runs import known_run, record
 from trim_telemetry_otel.cli import main, reading
+from trim_telemetry_otel.cli.parsing import parse_record
 from trim_telemetry_otel.cli.reading import Problem, read_file
 
 orjson = pytest.importorskip("orjson")
@@ -112,3 +113,43 @@ def test_summary_output_is_the_same_with_either_decoder(
     assert outputs[0] == outputs[1]
     assert "t.py::test_huge_ms" in outputs[0][0]
     assert f"{HUGE}" in outputs[0][0]  # the integer, not orjson's float
+
+
+def test_every_field_of_a_record_lands_in_its_own_attribute() -> None:
+    """parse_record passes Test's fields by position: a field out of place would show here."""
+    fields = {
+        "name": "name", "class": "classname", "module": "module", "file": "file",
+        "framework": "framework", "run_id": "run_id", "status_detail": "status_detail",
+        "failure_phase": "failure_phase", "failure_type": "failure_type",
+        "failure_message": "failure_message", "skip_reason": "skip_reason",
+        "start_time": "start_time", "end_time": "end_time", "trace_id": "trace_id",
+        "vcs_revision": "vcs_revision", "vcs_branch": "vcs_branch", "ci_run_id": "ci_run_id",
+        "ci_run_url": "ci_run_url",
+    }  # fmt: skip
+    numbers = {
+        "line": "line", "db_query_count": "db_query_count",
+        "db_duplicate_count": "db_duplicate_count", "db_error_count": "db_error_count",
+        "db_housekeeping_count": "db_housekeeping_count", "net_request_count": "net_request_count",
+        "net_error_count": "net_error_count", "net_http_error_count": "net_http_error_count",
+        "sleep_count": "sleep_count", "test_duration_ms": "test_duration_ms",
+        "db_total_duration_ms": "db_total_duration_ms",
+        "net_total_duration_ms": "net_total_duration_ms", "sleep_total_ms": "sleep_total_ms",
+    }  # fmt: skip
+    data: dict[str, Any] = {"schema_version": "1.1.0", "id": "t.py::test_all", "status": "error"}
+    data.update({key: f"value of {key}" for key in fields})
+    data.update({key: 100 + number for number, key in enumerate(numbers)})
+    kinds = ("select", "insert", "update", "delete", "transaction", "other")
+    data.update({f"db_{kind}_count": 200 + number for number, kind in enumerate(kinds)})
+    data["net_urls"], data["net_mocked_urls"] = ["http://a/"], ["http://m/"]
+    data["db_queries"] = [{"sql": "SELECT 1", "count": 2, "total_duration_ms": 0.5}]
+    data["net_requests"] = [{"url": "http://a/", "count": 1, "total_duration_ms": 1.0}]
+    test = parse_record(data)
+    assert (test.id, test.status, test.schema_version) == ("t.py::test_all", "error", "1.1.0")
+    for key, attribute in fields.items():
+        assert getattr(test, attribute) == f"value of {key}", attribute
+    for key, attribute in numbers.items():
+        assert getattr(test, attribute) == data[key], attribute
+    assert test.db_type_counts == {kind: 200 + n for n, kind in enumerate(kinds)}
+    assert (test.net_urls, test.net_mocked_urls) == (["http://a/"], ["http://m/"])
+    assert [(q.sql, q.count) for q in test.db_queries] == [("SELECT 1", 2)]
+    assert [(c.url, c.total_duration_ms) for c in test.net_requests] == [("http://a/", 1.0)]
