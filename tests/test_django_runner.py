@@ -106,8 +106,10 @@ def comparable(text: str) -> str:
 
 def reported_tests(stderr: str) -> set[str]:
     """The tests a ``-v 2`` run reported on (not the ``setUpClass (…)`` placeholders)."""
-    found = re.findall(r"^(\w+) \(([\w.]+)\) \.\.\. ", stderr, re.MULTILINE)
-    # Python 3.11+ writes "name (module.Class.name)", 3.10 "name (module.Class)".
+    # Python 3.11+ writes "name (module.Class.name)", 3.10 "name (module.Class)"; 3.10 also writes a
+    # test whose setUp failed only in the summary, and the next test on a subTests test's line.
+    found = re.findall(r"(\w+) \(([\w.]+)\) \.\.\. ", stderr)
+    found += re.findall(r"^(?:ERROR|FAIL): (\w+) \(([\w.]+)\)", stderr, re.MULTILINE)
     return {
         where if where.endswith(f".{name}") else f"{where}.{name}"
         for name, where in found
