@@ -163,7 +163,8 @@ def run_cell(cell: Cell, interp: Path, uv: str | None, work: Path) -> Cell:
     start = time.monotonic()
     done = run([*install, *cell.requirements], env=env, timeout=900)
     cell.seconds = time.monotonic() - start
-    cell.backtracked = sorted(set(BACKTRACK.findall(done.stdout + done.stderr)))
+    found = BACKTRACK.findall(done.stdout + done.stderr)
+    cell.backtracked = sorted({name for name in found if not name.startswith("<")})  # <Python…>
     if done.returncode != 0:
         tail = [line for line in done.stderr.splitlines() if "ERROR" in line or "×" in line]
         cell.check = "install failed"

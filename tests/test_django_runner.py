@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from django import VERSION as DJANGO_VERSION
 
 from tests.conftest import read_records, run_files
 
@@ -106,8 +107,10 @@ def comparable(text: str) -> str:
 
 def reported_tests(stderr: str) -> set[str]:
     """The tests a ``-v 2`` run reported on (not the ``setUpClass (…)`` placeholders)."""
-    found = re.findall(r"^(\w+) \(([\w.]+)\) \.\.\. ", stderr, re.MULTILINE)
-    # Python 3.11+ writes "name (module.Class.name)", 3.10 "name (module.Class)".
+    # Python 3.11+ writes "name (module.Class.name)", 3.10 "name (module.Class)"; 3.10 also writes a
+    # test whose setUp failed only in the summary, and the next test on a subTests test's line.
+    found = re.findall(r"(\w+) \(([\w.]+)\) \.\.\. ", stderr)
+    found += re.findall(r"^(?:ERROR|FAIL): (\w+) \(([\w.]+)\)", stderr, re.MULTILINE)
     return {
         where if where.endswith(f".{name}") else f"{where}.{name}"
         for name, where in found
@@ -156,7 +159,8 @@ def backend_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, DjangoRun]:
     db, name, env, _ = BACKENDS[request.param]
-    env = {**env, "TRIM_DJANGO_DB_NAME": name}
+    # A database of this run only: runs in other checkouts or venvs use the same server.
+    env = {**env, "TRIM_DJANGO_DB_NAME": f"{name}_{os.getpid()}"}
     if db == "mysql":
         required("MySQLdb", "mysqlclient (needs libmariadb-dev and pkg-config to build)")
         mariadb = request.getfixturevalue("mariadb")
@@ -187,7 +191,7 @@ def test_outcomes_are_mapped_as_for_unittest(sqlite_run: DjangoRun) -> None:
         for id_, r in records.items()
         if r["module"] == "outcomes.test_outcomes"
     }
-    assert outcomes == {
+    expected = {
         "Outcomes.test_passes": ("passed", None, None, None),
         "Outcomes.test_fails": ("failed", None, "call", "AssertionError"),
         "Outcomes.test_errors": ("error", None, "call", "KeyError"),
@@ -206,6 +210,12 @@ def test_outcomes_are_mapped_as_for_unittest(sqlite_run: DjangoRun) -> None:
         # Django sets up this test's database before startTest, and reports its failure then.
         "BrokenPerTestSetUp.test_second": ("error", None, "setup", "ConnectionError"),
     }
+    if DJANGO_VERSION < (5, 2):
+        # Django 5.2 sets up the first test of a TransactionTestCase in setUpClass (the missing
+        # fixture is then a setUpClass error); before 5.2 it sets up every test before its
+        # startTest, so the missing fixture is that test's own set-up error.
+        expected["MissingFixture.test_never_runs"] = ("error", None, "setup", "CommandError")
+    assert outcomes == expected
 
 
 def test_each_test_records_the_queries_django_sees_on_sqlite(sqlite_run: DjangoRun) -> None:
@@ -372,9 +382,16 @@ def test_parallel_workers_started_by_spawn_join_the_run(tmp_path: Path) -> None:
 
 @pytest.fixture
 def keepdb_database(postgres_dsn: str) -> Iterator[str]:
-    yield "trim_runner_keepdb"
+    # A name of this run only: under a shared name, another run of this test (another checkout,
+    # another venv) or a test database left by a killed run makes the first --keepdb run find the
+    # database already there, and it runs no CREATE DATABASE.
+    name = f"trim_runner_keepdb_{os.getpid()}"
+    drop = f'DROP DATABASE IF EXISTS "test_{name}"'
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS test_trim_runner_keepdb")
+        connection.execute(drop)
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(drop)
 
 
 def test_keepdb_keeps_the_test_database_between_runs(
@@ -391,7 +408,7 @@ def test_keepdb_keeps_the_test_database_between_runs(
     created = [
         [q["sql"] for q in run.setup_records()[step]["db_queries"]] for run in (first, second)
     ]
-    assert 'CREATE DATABASE "test_trim_runner_keepdb"' in created[0]
+    assert f'CREATE DATABASE "test_{keepdb_database}"' in created[0]
     assert not any(sql.startswith("CREATE") for sql in created[1])
     assert len(second.records()) == 4
 

@@ -26,7 +26,9 @@ from trim_telemetry_otel.messages import (
 from trim_telemetry_otel.roots import exception_message
 
 MARK = "zqSECRETzq"
-TABLE = f"secrets_msg_{os.getpid()}"
+# Always the same length: PostgreSQL cuts an echoed line past a fixed width, and the "truncated"
+# case below must be cut whatever the pid.
+TABLE = f"secrets_msg_{os.getpid():08d}"
 
 
 def message_of(action: Callable[[], object]) -> str:

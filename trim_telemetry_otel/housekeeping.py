@@ -45,8 +45,8 @@ class DjangoHousekeepingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def instrument(self, **kwargs: Any) -> Any:
         if "django" not in sys.modules:
-            # Not a Django run (the Django runner and pytest-django import Django before
-            # telemetry starts): importing Django's database layer would only cost time.
+            # Not a Django run: importing Django's database layer would only cost time. (The
+            # instrumentation waits for that layer's import: see lazy_instrumentation.)
             return None
         return super().instrument(**kwargs)
 

@@ -22,15 +22,17 @@ from wrapt import register_post_import_hook  # a dependency of opentelemetry-ins
 
 from .diagnostics import logger
 
-# The libraries whose instrumentation can wait for their import: drivers and HTTP clients, which
-# nothing can use before importing them. The rest (threading, time, http.client, Django's
-# housekeeping) is installed at once.
+# The libraries whose instrumentation can wait for their import: drivers, HTTP clients and
+# Django's database layer, which nothing can use before importing them. The rest (threading,
+# time, http.client) is installed at once.
 _DEFERRABLE = {"sqlite3", "psycopg2", "psycopg", "pymysql", "MySQLdb", "requests", "urllib3"}
-_DEFERRABLE |= {"urllib", "httpx"}
+_DEFERRABLE |= {"urllib", "httpx", "django"}
 # The module whose import must install a library's instrumentation, where it is not the library's
 # own name: the urllib instrumentor patches ``urllib.request``, and ``import urllib`` alone (which
-# ``urllib.parse`` users do) would make it import ``urllib.request`` for nothing.
-_TRIGGERS = {"urllib": "urllib.request"}
+# ``urllib.parse`` users do) would make it import ``urllib.request`` for nothing; Django's
+# housekeeping patches the base database wrapper, which ``python -m trim_telemetry_otel.django``
+# imports only after telemetry has started.
+_TRIGGERS = {"urllib": "urllib.request", "django": "django.db.backends.base.base"}
 # opentelemetry-instrument installs every instrumentor before the program starts: then ours are
 # installed at once too, to find them (and leave them, or replace sqlite3's) exactly as before.
 _AUTO_INSTRUMENTATION = "opentelemetry.instrumentation.auto_instrumentation"

@@ -64,50 +64,52 @@ def parse_record(data: Any) -> Test:
         values = get(key)
         if values and not all(type(value) is str for value in values):
             raise RecordError(f"'{key}' holds something other than strings")
+    # Positional, in the order of Test's fields: a call with forty keywords costs several times
+    # more (tests/test_cli_decoding.py checks that every field gets its own value).
     return Test(
         test_id,
         status,
-        name=get("name") or test_id,
-        classname=get("class"),
-        module=get("module"),
-        file=get("file"),
-        line=get("line"),
-        framework=get("framework"),
-        run_id=get("run_id"),
-        schema_version=version,
-        status_detail=get("status_detail"),
-        failure_phase=get("failure_phase"),
-        failure_type=get("failure_type"),
-        failure_message=get("failure_message"),
-        skip_reason=get("skip_reason"),
-        start_time=get("start_time"),
-        end_time=get("end_time"),
-        test_duration_ms=get("test_duration_ms") or 0.0,
-        trace_id=get("trace_id"),
-        db_queries=[_query(entry) for entry in get("db_queries") or ()],
-        db_query_count=get("db_query_count") or 0,
-        db_duplicate_count=get("db_duplicate_count") or 0,
-        db_error_count=get("db_error_count") or 0,
-        db_total_duration_ms=get("db_total_duration_ms") or 0.0,
-        db_housekeeping_count=get("db_housekeeping_count"),
-        db_type_counts=(
+        get("name") or test_id,  # name
+        get("class"),  # classname
+        get("module"),  # module
+        get("file"),  # file
+        get("line"),  # line
+        get("framework"),  # framework
+        get("run_id"),  # run_id
+        version,  # schema_version
+        get("status_detail"),  # status_detail
+        get("failure_phase"),  # failure_phase
+        get("failure_type"),  # failure_type
+        get("failure_message"),  # failure_message
+        get("skip_reason"),  # skip_reason
+        get("start_time"),  # start_time
+        get("end_time"),  # end_time
+        get("test_duration_ms") or 0.0,  # test_duration_ms
+        get("trace_id"),  # trace_id
+        [_query(entry) for entry in get("db_queries") or ()],  # db_queries
+        get("db_query_count") or 0,  # db_query_count
+        get("db_duplicate_count") or 0,  # db_duplicate_count
+        get("db_error_count") or 0,  # db_error_count
+        get("db_total_duration_ms") or 0.0,  # db_total_duration_ms
+        get("db_housekeeping_count"),  # db_housekeeping_count
+        (  # db_type_counts
             {kind: get(f"db_{kind}_count") or 0 for kind in QUERY_TYPES}
             if "db_select_count" in data
             else None
         ),
-        net_urls=get("net_urls") or [],
-        net_requests=[_call(entry) for entry in get("net_requests") or ()],
-        net_request_count=get("net_request_count") or 0,
-        net_error_count=get("net_error_count") or 0,
-        net_http_error_count=get("net_http_error_count"),
-        net_total_duration_ms=get("net_total_duration_ms") or 0.0,
-        net_mocked_urls=get("net_mocked_urls") or [],
-        sleep_count=get("sleep_count"),
-        sleep_total_ms=get("sleep_total_ms"),
-        vcs_revision=get("vcs_revision"),
-        vcs_branch=get("vcs_branch"),
-        ci_run_id=get("ci_run_id"),
-        ci_run_url=get("ci_run_url"),
+        get("net_urls") or [],  # net_urls
+        [_call(entry) for entry in get("net_requests") or ()],  # net_requests
+        get("net_request_count") or 0,  # net_request_count
+        get("net_error_count") or 0,  # net_error_count
+        get("net_http_error_count"),  # net_http_error_count
+        get("net_total_duration_ms") or 0.0,  # net_total_duration_ms
+        get("net_mocked_urls") or [],  # net_mocked_urls
+        get("sleep_count"),  # sleep_count
+        get("sleep_total_ms"),  # sleep_total_ms
+        get("vcs_revision"),  # vcs_revision
+        get("vcs_branch"),  # vcs_branch
+        get("ci_run_id"),  # ci_run_id
+        get("ci_run_url"),  # ci_run_url
     )
 
 

@@ -12,26 +12,12 @@ from .reading import Run
 from .records import OUTCOMES, QUERY_TYPES, Test
 
 Summary = dict[str, Any]
-_SUMS = (
-    "db_query_count",
-    "db_duplicate_count",
-    "db_error_count",
-    "db_housekeeping_count",
-    "net_request_count",
-    "net_error_count",
-    "net_mocked_count",
-    "sleep_count",
-)
 
 
 def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: int = 3) -> Summary:
     """Everything ``summary`` shows, as plain data (the ``--json`` object)."""
     outcomes: Counter[str] = Counter()
     types: Counter[str] = Counter()
-    sums: Counter[str] = Counter(dict.fromkeys(_SUMS, 0))
-    floats = dict.fromkeys(
-        ("db_total_duration_ms", "net_total_duration_ms", "sleep_total_ms", "test_time_ms"), 0.0
-    )
     failures: list[dict[str, Any]] = []
     network: list[dict[str, Any]] = []
     slowest: list[tuple[float, str]] = []
@@ -39,23 +25,26 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
     suspects: list[tuple[int, str, Any]] = []
     groups: dict[str, list[Any]] = {}
     first_start = last_end = None
-    count = 0
+    # Local sums: over 100,000 tests, a dict lookup per figure per test is a tenth of the time.
+    count = queries = duplicates = db_errors = housekeeping = 0
+    requests = net_errors = mocked = sleeps = 0
+    db_ms = net_ms = sleep_ms = test_ms = 0.0
     for test in tests:
         count += 1
         outcome = test.outcome
         outcomes[outcome] += 1
-        sums["db_query_count"] += test.db_query_count
-        sums["db_duplicate_count"] += test.db_duplicate_count
-        sums["db_error_count"] += test.db_error_count
-        sums["db_housekeeping_count"] += test.db_housekeeping_count or 0
-        sums["net_request_count"] += test.net_request_count
-        sums["net_error_count"] += test.net_error_count
-        sums["net_mocked_count"] += len(test.net_mocked_urls)
-        sums["sleep_count"] += test.sleep_count or 0
-        floats["db_total_duration_ms"] += test.db_total_duration_ms
-        floats["net_total_duration_ms"] += test.net_total_duration_ms
-        floats["sleep_total_ms"] += test.sleep_total_ms or 0.0
-        floats["test_time_ms"] += test.test_duration_ms
+        queries += test.db_query_count
+        duplicates += test.db_duplicate_count
+        db_errors += test.db_error_count
+        housekeeping += test.db_housekeeping_count or 0
+        requests += test.net_request_count
+        net_errors += test.net_error_count
+        mocked += len(test.net_mocked_urls)
+        sleeps += test.sleep_count or 0
+        db_ms += test.db_total_duration_ms
+        net_ms += test.net_total_duration_ms
+        sleep_ms += test.sleep_total_ms or 0.0
+        test_ms += test.test_duration_ms
         typed = test.db_type_counts
         if typed is not None:
             for kind, value in typed.items():
@@ -99,6 +88,22 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
                 types[group[3]] += query.count
             if query.count >= min_repeats and not group[4]:
                 suspects.append((query.count, test.id, query))
+    sums = {
+        "db_query_count": queries,
+        "db_duplicate_count": duplicates,
+        "db_error_count": db_errors,
+        "db_housekeeping_count": housekeeping,
+        "net_request_count": requests,
+        "net_error_count": net_errors,
+        "net_mocked_count": mocked,
+        "sleep_count": sleeps,
+    }
+    floats = {
+        "db_total_duration_ms": db_ms,
+        "net_total_duration_ms": net_ms,
+        "sleep_total_ms": sleep_ms,
+        "test_time_ms": test_ms,
+    }
     totals: dict[str, Any] = {"tests": count}
     totals.update({outcome: outcomes[outcome] for outcome in OUTCOMES})
     totals.update({key: sums[key] for key in sorted(sums)})

@@ -13,7 +13,7 @@ import contextvars
 import time
 import unittest
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from opentelemetry import context as otel_context
@@ -69,14 +69,50 @@ def _attach_in_async_test_context(
     was built (unittest's private ``_asyncioTestContext``, Python 3.11 and later), where the span
     made current at ``startTest`` is not: without this, none of its queries would be recorded.
     """
-    test_context = getattr(test, "_asyncioTestContext", None)
-    if running is None or not isinstance(test_context, contextvars.Context):
+    if running is None:
         return None
+    test_context = getattr(test, "_asyncioTestContext", None)
+    if not isinstance(test_context, contextvars.Context):
+        return _attach_in_async_runner_task(test, running)
     try:
         token = test_context.run(otel_context.attach, trace.set_span_in_context(running.span))
     except RuntimeError:  # the context is in use already: leave it as it is
         return None
     return lambda: test_context.run(otel_context.detach, token)
+
+
+def _attach_in_async_runner_task(test: object, running: RunningTest) -> Callable[[], None] | None:
+    """Python 3.10's ``IsolatedAsyncioTestCase``: the same, in the task that awaits the test.
+
+    There, every coroutine of the test (asyncSetUp, the test, asyncTearDown, async cleanups) is
+    awaited by one task of the test's own event loop, created before ``startTest`` and so in a
+    context without the span. A task's context is not reachable from outside, so the span is
+    attached (and later detached) by a coroutine that task awaits like the test's own
+    (unittest's private ``_callAsync``). Anything unexpected leaves the test as it is.
+    """
+    if getattr(test, "_asyncioCallsQueue", None) is None:  # not an asyncio test, or not on 3.10
+        return None
+    call_async = getattr(test, "_callAsync", None)
+    if not callable(call_async):
+        return None
+    span_context = trace.set_span_in_context(running.span)
+
+    async def attach() -> object:
+        return otel_context.attach(span_context)
+
+    try:
+        token = call_async(attach)
+    except Exception:  # the loop is not usable: its queries stay unrecorded, as before
+        return None
+
+    def detach() -> None:
+        async def detach_in_task() -> None:
+            otel_context.detach(token)
+
+        with suppress(Exception):  # the loop is gone: the context goes with it
+            call_async(detach_in_task)
+
+    return detach
 
 
 class TelemetryTestResult(unittest.TestResult):

@@ -1,5 +1,6 @@
 """Every outcome Django's runner can report, for comparing our runner's output with Django's."""
 
+import inspect
 import unittest
 
 from django.test import SimpleTestCase, TestCase, TransactionTestCase
@@ -51,7 +52,7 @@ class BrokenConstraint(TestCase):
 
 
 class MissingFixture(TransactionTestCase):
-    # Loaded before each test, before unittest's startTest: a failure is reported without it.
+    # Loaded in setUpClass (Django 5.2 and later) or before each test's startTest (up to 5.1).
     fixtures = ["does_not_exist"]
 
     def test_never_runs(self) -> None:
@@ -59,15 +60,20 @@ class MissingFixture(TransactionTestCase):
 
 
 class BrokenPerTestSetUp(TransactionTestCase):
-    # Django sets up the database of each test but the first before unittest's startTest.
+    # Django sets up the database of each test (from 5.2: each but the first) before startTest.
     set_ups = 0
 
-    @classmethod
-    def _fixture_setup(cls) -> None:
+    def _fixture_setup(self_or_cls) -> None:  # type: ignore[misc]
         super()._fixture_setup()
-        cls.set_ups += 1
-        if cls.set_ups == 2:
+        BrokenPerTestSetUp.set_ups += 1
+        if BrokenPerTestSetUp.set_ups == 2:
             raise ConnectionError("per-test set-up broke")
+
+    # Django 5.2 made _fixture_setup a classmethod (called from the classmethod _pre_setup); up to
+    # 5.1 it is an instance method, and a classmethod override there calls it without self
+    # (a TypeError in setUp). The override takes the form of the method it overrides.
+    if isinstance(inspect.getattr_static(TransactionTestCase, "_fixture_setup"), classmethod):
+        _fixture_setup = classmethod(_fixture_setup)  # type: ignore[assignment]
 
     def test_first(self) -> None:
         pass
