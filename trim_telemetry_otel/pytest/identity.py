@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -66,11 +67,18 @@ def _qualified_function(function: object) -> str | None:
 def _fixture_file(filename: str, rootpath: Path) -> str | None:
     """Relative to the rootdir; a plugin's fixture outside it (site-packages) relative to the
     ``sys.path`` entry it was imported from (``pytest_django/fixtures.py``); else None."""
+    # Asked for every shared fixture around every test (pytest-django's class fixture runs for
+    # each one): the same few answers, each worth a dozen path operations.
+    return _fixture_file_under(filename, rootpath, tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixture_file_under(filename: str, rootpath: Path, sys_path: tuple[str, ...]) -> str | None:
     path = os.path.abspath(filename)
     relative = os.path.relpath(path, rootpath) if os.path.isabs(path) else path
     if not relative.startswith(os.pardir):
         return relative.replace(os.sep, "/")
-    entries = [os.path.abspath(entry) for entry in sys.path if entry]
+    entries = [os.path.abspath(entry) for entry in sys_path if entry]
     inside = [e for e in entries if path.startswith(e.rstrip(os.sep) + os.sep)]
     if not inside:
         return None
