@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
@@ -105,59 +106,48 @@ def _mysqlclient(provider: TracerProvider) -> bool:
     return _active(_stock(module, name, tracer_provider=provider))
 
 
+def _http_client(
+    provider: TracerProvider,
+    name: str,
+    instrumentor_class: str,
+    gate: Callable[[ModuleType], bool] = propagation.gate_injection,
+    after: tuple[Callable[[], None], ...] = (),
+    **options: Any,
+) -> bool:
+    """A stock HTTP client instrumentor whose header injection goes through :mod:`.propagation`,
+    followed by the fixes that keep its library as a test sees it without telemetry."""
+    module = f"opentelemetry.instrumentation.{name}"
+    if _stock(module, instrumentor_class, tracer_provider=provider, **options) is None:
+        return False
+    gate(importlib.import_module(module))
+    for fix in after:
+        fix()
+    return True
+
+
 def _requests(provider: TracerProvider) -> bool:
-    stock = _stock(
-        "opentelemetry.instrumentation.requests",
+    return _http_client(
+        provider,
+        "requests",
         "RequestsInstrumentor",
-        tracer_provider=provider,
+        after=(_let_requests_refuse_unprepared_requests, follow_requests_mock),
         request_hook=mark_mocking_active,
         response_hook=mark_mocked_response,
     )
-    if stock is None:
-        return False
-    from opentelemetry.instrumentation import requests as instrumented
-
-    propagation.gate_injection(instrumented)
-    _let_requests_refuse_unprepared_requests()
-    follow_requests_mock()
-    return True
 
 
 def _urllib3(provider: TracerProvider) -> bool:
-    stock = _stock(
-        "opentelemetry.instrumentation.urllib3", "URLLib3Instrumentor", tracer_provider=provider
+    return _http_client(
+        provider, "urllib3", "URLLib3Instrumentor", after=(_let_urllib3_pools_keep_their_headers,)
     )
-    if stock is None:
-        return False
-    from opentelemetry.instrumentation import urllib3 as instrumented
-
-    propagation.gate_injection(instrumented)
-    _let_urllib3_pools_keep_their_headers()
-    return True
 
 
 def _urllib(provider: TracerProvider) -> bool:
-    stock = _stock(
-        "opentelemetry.instrumentation.urllib", "URLLibInstrumentor", tracer_provider=provider
-    )
-    if stock is None:
-        return False
-    from opentelemetry.instrumentation import urllib as instrumented
-
-    propagation.gate_injection(instrumented)
-    return True
+    return _http_client(provider, "urllib", "URLLibInstrumentor")
 
 
 def _httpx(provider: TracerProvider) -> bool:
-    stock = _stock(
-        "opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor", tracer_provider=provider
-    )
-    if stock is None:
-        return False
-    from opentelemetry.instrumentation import httpx as instrumented
-
-    propagation.gate_httpx(instrumented)
-    return True
+    return _http_client(provider, "httpx", "HTTPXClientInstrumentor", gate=propagation.gate_httpx)
 
 
 def _ours(module: str, instrumentor_class: str) -> Callable[[TracerProvider], bool]:
