@@ -47,18 +47,23 @@ def _stock(instrumentor_module: str, instrumentor_class: str, **options: Any) ->
     return instrumentor if instrumentor.is_instrumented_by_opentelemetry else None
 
 
-def _active(instrumentor: Any | None) -> bool:
-    return instrumentor is not None
+def _plain(instrumentor_module: str, instrumentor_class: str) -> Callable[[TracerProvider], bool]:
+    """An instrumentor that needs nothing but our provider: installed as it comes."""
+
+    def install(provider: TracerProvider) -> bool:
+        return _stock(instrumentor_module, instrumentor_class, tracer_provider=provider) is not None
+
+    return install
 
 
-def _threading(provider: TracerProvider) -> bool:
-    return _active(
-        _stock(
-            "opentelemetry.instrumentation.threading",
-            "ThreadingInstrumentor",
-            tracer_provider=provider,
-        )
-    )
+_threading = _plain("opentelemetry.instrumentation.threading", "ThreadingInstrumentor")
+_psycopg2 = _plain("opentelemetry.instrumentation.psycopg2", "Psycopg2Instrumentor")
+_pymysql = _plain("opentelemetry.instrumentation.pymysql", "PyMySQLInstrumentor")
+_mysqlclient = _plain("opentelemetry.instrumentation.mysqlclient", "MySQLClientInstrumentor")
+# Ours: each request on the wire (redirect hops, retries), time spent sleeping, Django's upkeep.
+_wire = _plain("trim_telemetry_otel.wire", "WireInstrumentor")
+_sleeps = _plain("trim_telemetry_otel.sleeps", "SleepInstrumentor")
+_housekeeping = _plain("trim_telemetry_otel.housekeeping", "DjangoHousekeepingInstrumentor")
 
 
 def _sqlite3(provider: TracerProvider) -> bool:
@@ -73,16 +78,6 @@ def _sqlite3(provider: TracerProvider) -> bool:
     return True
 
 
-def _psycopg2(provider: TracerProvider) -> bool:
-    return _active(
-        _stock(
-            "opentelemetry.instrumentation.psycopg2",
-            "Psycopg2Instrumentor",
-            tracer_provider=provider,
-        )
-    )
-
-
 def _psycopg(provider: TracerProvider) -> bool:
     stock = _stock(
         "opentelemetry.instrumentation.psycopg", "PsycopgInstrumentor", tracer_provider=provider
@@ -91,19 +86,6 @@ def _psycopg(provider: TracerProvider) -> bool:
         return False
     psycopg_tracing.trace_server_cursors(provider)  # the stock one traces client cursors only
     return True
-
-
-def _pymysql(provider: TracerProvider) -> bool:
-    return _active(
-        _stock(
-            "opentelemetry.instrumentation.pymysql", "PyMySQLInstrumentor", tracer_provider=provider
-        )
-    )
-
-
-def _mysqlclient(provider: TracerProvider) -> bool:
-    module, name = "opentelemetry.instrumentation.mysqlclient", "MySQLClientInstrumentor"
-    return _active(_stock(module, name, tracer_provider=provider))
 
 
 def _http_client(
@@ -148,21 +130,6 @@ def _urllib(provider: TracerProvider) -> bool:
 
 def _httpx(provider: TracerProvider) -> bool:
     return _http_client(provider, "httpx", "HTTPXClientInstrumentor", gate=propagation.gate_httpx)
-
-
-def _ours(module: str, instrumentor_class: str) -> Callable[[TracerProvider], bool]:
-    def install(provider: TracerProvider) -> bool:
-        instrumentor = getattr(importlib.import_module(module), instrumentor_class)()
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=provider)
-        return bool(instrumentor.is_instrumented_by_opentelemetry)
-
-    return install
-
-
-_wire = _ours("trim_telemetry_otel.wire", "WireInstrumentor")
-_sleeps = _ours("trim_telemetry_otel.sleeps", "SleepInstrumentor")
-_housekeeping = _ours("trim_telemetry_otel.housekeeping", "DjangoHousekeepingInstrumentor")
 
 
 @dataclass(frozen=True)
