@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import sqlite3  # noqa: F401
-import threading
 import urllib.request  # noqa: F401
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ import requests  # noqa: F401
 import urllib3  # noqa: F401
 
 import trim_telemetry_otel.pytest.plugin  # noqa: F401
+from tests.http_servers import QuietHandler, serving
 from trim_telemetry_otel.schema import record_json_schema
 
 Record = dict[str, Any]
@@ -101,25 +100,13 @@ def mariadb() -> dict[str, Any]:
     return MARIADB
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _EchoPath(QuietHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, json.dumps({"path": self.path}).encode(), "application/json")
 
 
 @pytest.fixture(scope="session")
 def http_server() -> Iterator[str]:
     """A real HTTP server on loopback; yields its base URL (no trailing slash)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_EchoPath) as url:
+        yield url

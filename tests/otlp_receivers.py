@@ -7,7 +7,6 @@ flattened to plain values. Nothing here knows our exporter: they speak the OTLP 
 from __future__ import annotations
 
 import gzip
-import http.server
 import socket
 import threading
 import time
@@ -20,6 +19,8 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from tests.http_servers import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def grpc_receiver(delay: float = 0.0) -> Iterator[tuple[str, Received]]:
         server.stop(grace=None)
 
 
-class _OtlpHttpHandler(http.server.BaseHTTPRequestHandler):
+class _OtlpHttpHandler(QuietHandler):
     received: Received
 
     def do_POST(self) -> None:
@@ -132,14 +133,7 @@ class _OtlpHttpHandler(http.server.BaseHTTPRequestHandler):
         request.ParseFromString(body)
         self.received.add(request, body)
         answer = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, answer, "application/x-protobuf")
 
 
 @contextmanager
@@ -147,14 +141,8 @@ def http_receiver() -> Iterator[tuple[str, Received]]:
     """An OTLP/HTTP endpoint; yields its base URL (``http://127.0.0.1:PORT``)."""
     received = Received()
     handler = type("Handler", (_OtlpHttpHandler,), {"received": received})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(handler) as url:
+        yield url, received
 
 
 def closed_port() -> int:

@@ -4,17 +4,17 @@ with its own status code, checked against the local server's own count of what i
 from __future__ import annotations
 
 import collections
-import http.server
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from tests.http_servers import QuietHandler, serving
+
 Records = Callable[..., dict[str, dict[str, Any]]]
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
+class _Counting(QuietHandler):
     protocol_version = "HTTP/1.1"
     hits: collections.Counter[str] = collections.Counter()
 
@@ -37,28 +37,17 @@ class _Counting(http.server.BaseHTTPRequestHandler):
     def _reply(
         self, status: int, body: bytes = b"", location: str = "", authenticate: str = ""
     ) -> None:
-        self.send_response(status)
-        if location:
-            self.send_header("Location", location)
+        headers = [("Location", location)] if location else []
         if authenticate:
-            self.send_header("WWW-Authenticate", authenticate)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+            headers.append(("WWW-Authenticate", authenticate))
+        self.reply(status, body, headers=headers)
 
 
 @pytest.fixture
 def counting_server() -> Iterator[tuple[str, collections.Counter[str]]]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
     _Counting.hits = collections.Counter()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _Counting.hits
-    server.shutdown()
-    server.server_close()
+    with serving(_Counting) as url:
+        yield url, _Counting.hits
 
 
 CLIENT_CALLS = {

@@ -10,11 +10,9 @@ came over the wire may hold a marker.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import read_records, run_files
+from tests.http_servers import QuietHandler, serving
 from tests.otlp_receivers import Received, closed_port, grpc_receiver, http_receiver
 
 MARKER = b"zqleak"
@@ -143,30 +142,20 @@ def test_a_skip_reason_with_a_token():
 """
 
 
-class _SecretHandler(http.server.BaseHTTPRequestHandler):
+class _SecretHandler(QuietHandler):
     def do_GET(self) -> None:
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Set-Cookie", "session=zqleak-set-cookie; HttpOnly")
-        self.send_header("X-Refresh-Token", "zqleak-response-token")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        secrets = [
+            ("Set-Cookie", "session=zqleak-set-cookie; HttpOnly"),
+            ("X-Refresh-Token", "zqleak-response-token"),
+        ]
+        self.reply(200, b"{}", "application/json", secrets)
 
 
 @pytest.fixture(scope="module")
 def secret_server() -> Iterator[str]:
     """A real HTTP server on loopback that answers with secret response headers."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SecretHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_SecretHandler) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,39 +7,26 @@ matcher); it runs plain, with telemetry, and with propagation asked for.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import read_records, run_files
+from tests.http_servers import QuietHandler, serving
 
 
-class _EchoHeaders(http.server.BaseHTTPRequestHandler):
+class _EchoHeaders(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        body = json.dumps(dict(self.headers.items())).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(200, json.dumps(dict(self.headers.items())).encode(), "application/json")
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHeaders)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_EchoHeaders) as url:
+        yield url
 
 
 SUITE = """
