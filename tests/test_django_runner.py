@@ -70,6 +70,15 @@ class DjangoRun:
         return int(ran)
 
 
+def project_environment(db: str, **env: str) -> dict[str, str]:
+    """The environment of a run of tests/django_project on ``db``, free of the caller's settings."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TRIM_", "DJANGO_"))}
+    environ.update(
+        DJANGO_SETTINGS_MODULE="project.settings", PYTHONPATH=str(PROJECT), TRIM_DJANGO_DB=db, **env
+    )
+    return environ
+
+
 def run_django(
     out: Path,
     command: tuple[str, ...],
@@ -79,14 +88,7 @@ def run_django(
     cwd: Path = PROJECT,
 ) -> DjangoRun:
     out.mkdir(parents=True, exist_ok=True)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TRIM_", "DJANGO_"))}
-    environ.update(
-        DJANGO_SETTINGS_MODULE="project.settings",
-        PYTHONPATH=str(PROJECT),
-        TRIM_DJANGO_DB=db,
-        TRIM_QUERY_LOG=str(out / "queries.ndjson"),
-        **(env or {}),
-    )
+    environ = project_environment(db, TRIM_QUERY_LOG=str(out / "queries.ndjson"), **(env or {}))
     telemetry = ("--telemetry-dir", str(out / "telemetry")) if command == MODULE else ()
     done = subprocess.run(
         [sys.executable, *command, *telemetry, *args],

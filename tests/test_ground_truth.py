@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import read_records, run_files
-from tests.test_django_runner import PROJECT, required
+from tests.test_django_runner import PROJECT, project_environment, required
 
 ITERATOR = "IteratorTests.test_a_queryset_iterated_in_chunks"
 BACKENDS = {
@@ -37,11 +37,8 @@ def ground_truth_run(
     out: Path, backend: str, runner: str, env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     db, extra = BACKENDS[backend]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TRIM_", "DJANGO_"))}
-    environ.update(
-        DJANGO_SETTINGS_MODULE="project.settings",
-        PYTHONPATH=str(PROJECT),
-        TRIM_DJANGO_DB=db,
+    environ = project_environment(
+        db,
         # Other test runs use the same servers at the same time: a database of our own.
         TRIM_DJANGO_DB_NAME=f"trim_truth_{os.getpid()}_{backend}_{runner}",
         **extra,
