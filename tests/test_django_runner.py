@@ -156,24 +156,29 @@ BACKENDS = {
 }
 
 
+def server_environment(request: pytest.FixtureRequest, db: str) -> dict[str, str]:
+    """Where the project's settings find the database server of ``db`` (skips if it is down)."""
+    if db == "mysql":
+        required("MySQLdb", "mysqlclient (needs libmariadb-dev and pkg-config to build)")
+        mariadb = request.getfixturevalue("mariadb")
+        return {
+            "TRIM_TEST_MARIADB_HOST": mariadb["host"],
+            "TRIM_TEST_MARIADB_PORT": str(mariadb["port"]),
+            "TRIM_TEST_MARIADB_USER": mariadb["user"],
+            "TRIM_TEST_MARIADB_PASSWORD": mariadb["password"],
+        }
+    if db == "sqlite":
+        return {}
+    return {"TRIM_TEST_POSTGRES_DSN": request.getfixturevalue("postgres_dsn")}  # either driver
+
+
 @pytest.fixture(scope="module", params=list(BACKENDS))
 def backend_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, DjangoRun]:
     db, name, env, _ = BACKENDS[request.param]
     # A database of this run only: runs in other checkouts or venvs use the same server.
-    env = {**env, "TRIM_DJANGO_DB_NAME": f"{name}_{os.getpid()}"}
-    if db == "mysql":
-        required("MySQLdb", "mysqlclient (needs libmariadb-dev and pkg-config to build)")
-        mariadb = request.getfixturevalue("mariadb")
-        env.update(
-            TRIM_TEST_MARIADB_HOST=mariadb["host"],
-            TRIM_TEST_MARIADB_PORT=str(mariadb["port"]),
-            TRIM_TEST_MARIADB_USER=mariadb["user"],
-            TRIM_TEST_MARIADB_PASSWORD=mariadb["password"],
-        )
-    else:
-        env["TRIM_TEST_POSTGRES_DSN"] = request.getfixturevalue("postgres_dsn")
+    env = {**env, **server_environment(request, db), "TRIM_DJANGO_DB_NAME": f"{name}_{os.getpid()}"}
     out = tmp_path_factory.mktemp(request.param)
     return request.param, run_django(out, MODULE, "shop", db=db, env=env)
 

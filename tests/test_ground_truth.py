@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import read_records, run_files
-from tests.test_django_runner import PROJECT, project_environment, required
+from tests.test_django_runner import PROJECT, project_environment, server_environment
 
 ITERATOR = "IteratorTests.test_a_queryset_iterated_in_chunks"
 BACKENDS = {
@@ -68,18 +68,7 @@ def truth(
 ) -> tuple[str, dict[str, dict[str, Any]], dict[str, int]]:
     """(backend, records by short id, Django's count by short id) of one run."""
     backend, runner = request.param
-    env: dict[str, str] = {}
-    if backend == "mysqlclient":
-        required("MySQLdb", "mysqlclient (needs libmariadb-dev and pkg-config to build)")
-        mariadb = request.getfixturevalue("mariadb")
-        env.update(
-            TRIM_TEST_MARIADB_HOST=mariadb["host"],
-            TRIM_TEST_MARIADB_PORT=str(mariadb["port"]),
-            TRIM_TEST_MARIADB_USER=mariadb["user"],
-            TRIM_TEST_MARIADB_PASSWORD=mariadb["password"],
-        )
-    elif backend != "sqlite":
-        env["TRIM_TEST_POSTGRES_DSN"] = request.getfixturevalue("postgres_dsn")
+    env = server_environment(request, BACKENDS[backend][0])
     out = tmp_path_factory.mktemp(f"{backend}-{runner}")
     done = ground_truth_run(out, backend, runner, env)
     assert done.returncode == 0, done.stdout + done.stderr
