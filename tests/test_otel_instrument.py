@@ -61,8 +61,8 @@ for n in range(40):
 """
 
 
-@pytest.fixture(autouse=True)
 def instrument_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean environment for ``opentelemetry-instrument`` (skips if the distro is missing)."""
     if not INSTRUMENT.exists():
         pytest.skip("opentelemetry-distro is not installed")
     for name in list(os.environ):
@@ -71,6 +71,11 @@ def instrument_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only traces: the distro would also start OTLP metrics and logs exporters.
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
     monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+
+
+@pytest.fixture(autouse=True)
+def _instrument_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    instrument_environment(monkeypatch)
 
 
 def instrumented(pytester: pytest.Pytester, *command: str) -> pytest.RunResult:

@@ -22,12 +22,12 @@ import pytest
 from tests.conftest import read_records, run_files
 from tests.http_servers import QuietHandler, serving
 from tests.otlp_receivers import Received, closed_port, grpc_receiver, http_receiver
+from tests.test_otel_instrument import INSTRUMENT, instrument_environment
 
 MARKER = b"zqleak"
 # Planted where only a dialect-aware SQL normaliser can find them (sqlite's ESCAPE '\', MySQL's
 # "strings" and # comments): normalize_sql(statement, system) reads each in its own dialect.
 DIALECT_MARKER = b"zqdialect"
-INSTRUMENT = Path(sys.executable).with_name("opentelemetry-instrument")
 
 SUITE = """
 import os
@@ -380,13 +380,7 @@ def test_a_runner_of_ones_own_under_opentelemetry_instrument_forwards_nothing_se
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No runner of ours at all: the trim_ndjson exporter protects the configurator's provider."""
-    if not INSTRUMENT.exists():
-        pytest.skip("opentelemetry-distro is not installed")
-    for name in list(os.environ):
-        if name.startswith(("OTEL_", "TRIM_TELEMETRY")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
-    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
+    instrument_environment(monkeypatch)
     monkeypatch.setenv("TRIM_TELEMETRY_DIR", str(pytester.path / "out"))
     script = pytester.makepyfile(runner=OWN_RUNNER)
     with grpc_receiver() as (endpoint, received):
