@@ -12,6 +12,7 @@ from tests.telemetry_runs import known_run, query, record, write_run
 from trim_telemetry_otel.cli import main
 from trim_telemetry_otel.cli.history import read_outcomes
 from trim_telemetry_otel.cli.reading import Problem, read_file
+from trim_telemetry_otel.cli.records import outcome_of
 
 
 def output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -235,10 +236,10 @@ def test_the_history_shortcut_reads_what_the_full_reader_reads(tmp_path: Path, l
 
     assert problems == []
     assert (fast.id, fast.outcome, fast.run_id, fast.start_time) == (
-        full.id,
-        full.outcome,
-        full.run_id,
-        full.start_time,
+        full["id"],
+        outcome_of(full),
+        full["run_id"],
+        full["start_time"],
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .reading import InputError
-from .records import Test
+from .records import Test, hosts_of
 
 FORMAT = 1
 
@@ -31,7 +31,7 @@ class Entry:
 
     @classmethod
     def of(cls, test: Test) -> Entry:
-        return cls(test.db_query_count, test.db_duplicate_count, tuple(test.hosts))
+        return cls(test["db_query_count"], test["db_duplicate_count"], tuple(hosts_of(test)))
 
     def as_json(self) -> dict[str, Any]:
         return {"queries": self.queries, "duplicates": self.duplicates, "hosts": list(self.hosts)}

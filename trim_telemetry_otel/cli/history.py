@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from ..schema import STATUSES
 from .reading import InputError, Problem, read_lines, run_files
+from .records import outcome_of
 
 _KEYS = ("id", "status", "status_detail", "run_id", "vcs_revision", "start_time")
 _NEEDLES = tuple((key, f'"{key}":', len(key) + 3) for key in _KEYS)
@@ -103,7 +104,12 @@ def read_outcomes(path: Path, order: int, problems: list[Problem]) -> Iterator[O
                 continue
             for test in read_lines((raw,), source, problems, first=number):
                 yield Outcome(
-                    test.id, test.outcome, test.run_id, test.vcs_revision, test.start_time, order
+                    test["id"],
+                    outcome_of(test),
+                    test["run_id"],
+                    test["vcs_revision"],
+                    test["start_time"],
+                    order,
                 )
 
 
