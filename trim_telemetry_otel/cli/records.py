@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+PASSING = frozenset({"passed", "xpassed"})
+FAILING = frozenset({"failed", "error"})
 QUERY_TYPES = ("select", "insert", "update", "delete", "transaction", "other")
 _TRANSACTION_WORDS = frozenset(
     {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"}
