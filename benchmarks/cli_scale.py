@@ -126,13 +126,23 @@ def write_run(path: Path, tests: int, run: int, flaky_every: int = 997) -> int:
     return len(data)
 
 
+#: How the command is started: as a user would, or (--no-orjson) as if the fast extra were missing.
+COMMAND = [sys.executable, "-m", "trim_telemetry_otel"]
+WITHOUT_ORJSON = [
+    sys.executable,
+    "-c",
+    "import runpy, sys; sys.modules['orjson'] = None; "
+    "runpy.run_module('trim_telemetry_otel', run_name='__main__', alter_sys=True)",
+]
+
+
 def timed(*args: str, source: Path | None = None) -> tuple[float, float, str]:
     """Wall-clock and CPU seconds (user + system, its worker processes included) of one command,
     and its output; ``source`` is a directory holding another copy of the package to run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "trim_telemetry_otel", *args],
+        [*COMMAND, *args],
         capture_output=True,
         text=True,
         check=False,
@@ -178,7 +188,12 @@ def main() -> None:
         help="also run the package found in DIR (e.g. an export of an older commit), "
         "alternating with this one, for before/after figures under the same load",
     )
+    parser.add_argument(
+        "--no-orjson", action="store_true", help="run as if the fast extra were not installed"
+    )
     args = parser.parse_args()
+    if args.no_orjson:
+        COMMAND[:] = WITHOUT_ORJSON
     versions: dict[str, Path | None] = {"this": None}
     if args.compare is not None:
         versions = {"compared": args.compare.resolve(), "this": None}
@@ -190,6 +205,7 @@ def main() -> None:
         print(
             f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
             "(wall time includes waiting for a core; CPU time is user + system)"
+            + (", without orjson" if args.no_orjson else "")
         )
         label = f"summary, {args.summary_tests:,} records ({size / 1e6:.0f} MB)"
         measured(label, " (budget 2 s)", ["summary", str(big)], versions, args.rounds)

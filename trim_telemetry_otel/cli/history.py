@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -187,6 +186,8 @@ def read_history(files: list[Path], problems: list[Problem]) -> tuple[list[Outco
     if workers < 2:
         runs = [_read_one(path) for path in files]
     else:
+        from concurrent.futures import ProcessPoolExecutor  # multiprocessing: 12 ms to import
+
         with ProcessPoolExecutor(workers) as pool:
             runs = list(pool.map(_read_one, files, chunksize=4))
     failed = {
