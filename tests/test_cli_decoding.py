@@ -132,6 +132,7 @@ def test_a_record_is_completed_with_the_empty_value_of_each_field_it_lacks() -> 
     lacking = {"schema_version": "1.0.0", "id": "t.py::test_bare", "status": "passed"}
     nulls = {**lacking, "id": "t.py::test_nulls", "db_query_count": None, "net_urls": None}
     nulls.update(test_duration_ms=None, name="", db_select_count=None, db_queries=None)
+    nulls.update(db_total_duration_ms=0, net_total_duration_ms=5)  # a 0 reads as 0.0, as always
     nulls["net_requests"] = [{"url": "http://a/"}]
     bare, nulled = parse_record(dict(lacking)), parse_record(nulls)
     assert set(bare) >= set(records.Test.__annotations__)
@@ -153,6 +154,10 @@ def test_a_record_is_completed_with_the_empty_value_of_each_field_it_lacks() -> 
         0.0,
     )
     assert (nulled["db_queries"], nulled["net_urls"], nulled["db_other_count"]) == ([], [], 0)
+    assert [type(nulled[key]) for key in ("db_total_duration_ms", "net_total_duration_ms")] == [
+        float,
+        int,
+    ]
     assert nulled["net_requests"] == [
         {"url": "http://a/", "method": None, "status_code": None, "count": 1,
          "total_duration_ms": 0.0}

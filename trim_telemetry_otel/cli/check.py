@@ -93,27 +93,27 @@ def baseline_offences(
     offences: list[Offence] = []
     updates: dict[str, Entry] = {}
     improved = 0
-    for test in {t["id"]: t for t in tests}.values():
+    for test_id, test in {t["id"]: t for t in tests}.items():
         if outcome_of(test) not in ("passed", "xpassed"):
             continue
-        now, was = Entry.of(test), entries.get(test["id"])
+        now, was = Entry.of(test), entries.get(test_id)
         if mode == "overwrite":
-            updates[test["id"]] = now
+            updates[test_id] = now
             continue
         if was is None:
             if mode == "none":
-                offences.append((test["id"], "not in the baseline", "-", _figures(now)))
+                offences.append((test_id, "not in the baseline", "-", _figures(now)))
             else:
-                updates[test["id"]] = now
+                updates[test_id] = now
             continue
-        gained = _gains(test["id"], was, now)
+        gained = _gains(test_id, was, now)
         offences += gained
         if gained and mode == "all":
-            updates[test["id"]] = now
+            updates[test_id] = now
         elif not gained and now != was:
             improved += 1
             if mode == "all":
-                updates[test["id"]] = now
+                updates[test_id] = now
     return offences, updates, improved
 
 

@@ -60,7 +60,8 @@ _CALL_EMPTY: dict[str, Any] = {
 }  # fmt: skip
 
 Shape = tuple[tuple[str, ...], tuple[type, ...]]
-Lacking = tuple[dict[str, Any], tuple[str, ...]]  # the values to add, the lists to add
+# The values to add, the lists to add, and the durations that are integers (a 0 reads as 0.0).
+Lacking = tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]
 _L = TypeVar("_L")
 # Each shape that passed the checks, with the fields its lines lack.
 _record_shapes: dict[Shape, Lacking] = {}
@@ -95,11 +96,14 @@ def parse_record(data: Any) -> Test:
         values = data.get(key)
         if values and not all(type(value) is str for value in values):
             raise RecordError(f"'{key}' holds something other than strings")
-    values, lists = lacking
+    values, lists, integral = lacking
     if values:
         data.update(values)
     for key in lists:
         data[key] = []  # a list of its own for each record
+    for key in integral:
+        if data[key] == 0:
+            data[key] = 0.0
     if not data["name"]:
         data["name"] = test_id
     for query in data["db_queries"]:
@@ -120,7 +124,8 @@ def _lacking(data: dict[str, Any]) -> Lacking:
         if key not in data or (data[key] is None and empty is not None)
     }
     lists = tuple(key for key in lacking if key in _LISTS)
-    return {key: lacking[key] for key in lacking if key not in lists}, lists
+    integral = tuple(key for key in _TIMES if type(data.get(key)) is int)
+    return {key: lacking[key] for key in lacking if key not in lists}, lists, integral
 
 
 def _remember(shapes: dict[Shape, _L], shape: Shape, lacking: _L) -> _L:
