@@ -65,8 +65,8 @@ Lacking = tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]
 _L = TypeVar("_L")
 # Each shape that passed the checks, with the fields its lines lack.
 _record_shapes: dict[Shape, Lacking] = {}
-_query_shapes: dict[Shape, tuple[str, ...]] = {}
-_call_shapes: dict[Shape, tuple[str, ...]] = {}
+_query_shapes: dict[Shape, dict[str, Any]] = {}
+_call_shapes: dict[Shape, dict[str, Any]] = {}
 
 
 class RecordError(ValueError):
@@ -135,7 +135,7 @@ def _remember(shapes: dict[Shape, _L], shape: Shape, lacking: _L) -> _L:
 
 
 def _complete(
-    entry: Any, shapes: dict[Shape, tuple[str, ...]], check: Any, empty: dict[str, Any]
+    entry: Any, shapes: dict[Shape, dict[str, Any]], check: Any, empty: dict[str, Any]
 ) -> None:
     """Check an entry of ``db_queries`` or ``net_requests`` and give it its missing fields."""
     if type(entry) is not dict:
@@ -144,9 +144,10 @@ def _complete(
     lacking = shapes.get(shape)
     if lacking is None:
         check(entry)
-        lacking = _remember(shapes, shape, tuple(key for key in empty if key not in entry))
-    for key in lacking:
-        entry[key] = empty[key]
+        lacking = {key: value for key, value in empty.items() if key not in entry}
+        _remember(shapes, shape, lacking)
+    if lacking:
+        entry.update(lacking)
 
 
 def _check_types(data: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
     db_ms = net_ms = sleep_ms = test_ms = 0.0
     for test in tests:
         count += 1
-        outcome = outcome_of(test)
+        outcome = test["status"] if test["status_detail"] is None else outcome_of(test)
         outcomes[outcome] += 1
         queries += test["db_query_count"]
         duplicates += test["db_duplicate_count"]
@@ -55,7 +55,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         net_ms += test["net_total_duration_ms"]
         sleep_ms += test["sleep_total_ms"] or 0.0
         test_ms += test["test_duration_ms"]
-        typed = type_counts(test)
+        typed = None if test["db_select_count"] is None else type_counts(test)
         if typed is not None:
             for kind, value in typed.items():
                 types[kind] += value
