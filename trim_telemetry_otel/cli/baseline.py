@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .options import ENCODING_ERRORS
 from .reading import InputError
 from .records import Test, hosts_of
 
@@ -84,5 +85,5 @@ def save(path: Path, entries: dict[str, Entry]) -> None:
     lines.append("}}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text("\n".join(lines) + "\n", "utf-8")
+    temporary.write_text("\n".join(lines) + "\n", "utf-8", ENCODING_ERRORS)
     os.replace(temporary, path)  # a reader never sees half a baseline

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .diff import compare
-from .options import EXIT_INPUT, EXIT_OK, add_filters, add_strict, load, selected
+from .options import ENCODING_ERRORS, EXIT_INPUT, EXIT_OK, add_filters, add_strict, load, selected
 from .reading import Run, default_target
 from .records import Test, host_of, outcome_of
 from .summary import summarise
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     runs = [load(target) for target in (args.runs or [default_target()])]
     selections = [list(selected(r.tests, args)) for r in runs]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(page(payload(runs, selections)), "utf-8")
+    args.output.write_text(page(payload(runs, selections)), "utf-8", ENCODING_ERRORS)
     print(f"html: report of {len(selections[-1])} tests written to {args.output}", file=sys.stderr)
     problems = any(r.problems for r in runs)
     return EXIT_INPUT if args.strict and problems else EXIT_OK

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_filters, add_run, finish, selected, stream
+from .options import ENCODING_ERRORS, add_filters, add_run, finish, selected, stream
 from .reading import report_problems
 from .records import OUTCOMES, QUERY_TYPES
 from .summary import Summary, summarise
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if target is None:
         print(text)
     else:
-        with target.open("a", encoding="utf-8") as file:
+        with target.open("a", encoding="utf-8", errors=ENCODING_ERRORS) as file:
             file.write(text + "\n")
         print(f"markdown: summary appended to {target}", file=sys.stderr)
     return finish(records, args)

@@ -11,6 +11,9 @@ from .records import OUTCOMES, Test, outcome_of
 EXIT_OK = 0
 EXIT_FAILED = 1  # the gate found offenders (check)
 EXIT_INPUT = 2  # nothing to read, a bad option, or unreadable lines under --strict
+# A record read by the json module may hold a lone surrogate ("\ud800"), which UTF-8 cannot
+# carry: every output writes it as that escape, which keeps JSON output valid JSON.
+ENCODING_ERRORS = "backslashreplace"
 
 
 def add_strict(parser: argparse.ArgumentParser) -> None:
