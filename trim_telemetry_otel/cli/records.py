@@ -109,20 +109,6 @@ def outcome_of(test: Test) -> str:
     return status
 
 
-def type_counts(test: Test) -> dict[str, int] | None:
-    """The record's own queries by type (schema 1.1.0), ``None`` in an older record."""
-    if test["db_select_count"] is None:
-        return None
-    return {
-        "select": test["db_select_count"],
-        "insert": test["db_insert_count"] or 0,
-        "update": test["db_update_count"] or 0,
-        "delete": test["db_delete_count"] or 0,
-        "transaction": test["db_transaction_count"] or 0,
-        "other": test["db_other_count"] or 0,
-    }
-
-
 def query_type(query: Query) -> str:
     """``select`` … ``other``: from the entry's ``operation``, else the first word."""
     word = (query["operation"] or query["sql"].lstrip("( ").split(" ", 1)[0]).upper()

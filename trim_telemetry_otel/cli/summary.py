@@ -18,7 +18,6 @@ from .records import (
     is_transaction_control,
     outcome_of,
     query_type,
-    type_counts,
 )
 
 Summary = dict[str, Any]
@@ -39,6 +38,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
     count = queries = duplicates = db_errors = housekeeping = 0
     requests = net_errors = mocked = sleeps = 0
     db_ms = net_ms = sleep_ms = test_ms = 0.0
+    own = [0] * len(QUERY_TYPES)
     for test in tests:
         count += 1
         outcome = test["status"] if test["status_detail"] is None else outcome_of(test)
@@ -55,10 +55,15 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         net_ms += test["net_total_duration_ms"]
         sleep_ms += test["sleep_total_ms"] or 0.0
         test_ms += test["test_duration_ms"]
-        typed = None if test["db_select_count"] is None else type_counts(test)
-        if typed is not None:
-            for kind, value in typed.items():
-                types[kind] += value
+        selects = test["db_select_count"]
+        typed = selects is not None
+        if selects is not None:  # the record's own counts by type (schema 1.1.0), in QUERY_TYPES
+            own[0] += selects
+            own[1] += test["db_insert_count"] or 0
+            own[2] += test["db_update_count"] or 0
+            own[3] += test["db_delete_count"] or 0
+            own[4] += test["db_transaction_count"] or 0
+            own[5] += test["db_other_count"] or 0
         start, end = test["start_time"], test["end_time"]
         if start and (first_start is None or start < first_start):
             first_start = start
@@ -94,7 +99,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
             group[0] += executions
             group[1] += query["total_duration_ms"]
             group[2] += 1
-            if typed is None:
+            if not typed:
                 types[group[3]] += executions
             if executions >= min_repeats and not group[4]:
                 suspects.append((executions, test["id"], query))
@@ -125,7 +130,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         "source": run.source,
         "run_ids": run.run_ids,
         "totals": totals,
-        "query_types": {kind: types[kind] for kind in QUERY_TYPES},
+        "query_types": {kind: types[kind] + n for kind, n in zip(QUERY_TYPES, own, strict=True)},
         "failures": failures,
         "slowest": [
             {"id": test_id, "test_duration_ms": round(ms, 3)}
