@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import trim_telemetry_otel
+from tests.telemetry_runs import known_run, write_run
 
 
 def imported_by(*code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -42,3 +44,16 @@ def test_a_bad_span_limit_cannot_break_an_import_of_the_pipeline() -> None:
     imports = ("import trim_telemetry_otel.processor", "from trim_telemetry_otel import fold_test")
     for code in imports:
         assert "opentelemetry.sdk.trace" in imported_by(code, env=env)
+
+
+def test_a_summary_imports_no_opentelemetry_module(tmp_path: Path) -> None:
+    path = write_run(tmp_path / "run.ndjson", known_run())
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "trim_telemetry_otel", "summary", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "8 tests" in result.stdout
+    assert "trim_telemetry_otel.cli.summary" in result.stderr  # importtime lists each module
+    assert "opentelemetry" not in result.stderr
