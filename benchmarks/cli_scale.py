@@ -7,7 +7,10 @@ Each command runs as a user would run it (a fresh ``python -m trim_telemetry_ote
 interpreter start-up is included. The records are shaped like the example shop's: a few query
 groups each, some repeated, now and then a real HTTP call. ``flaky`` is measured with both
 engines: the Python reader, and DuckDB's (the ``history`` extra; skipped when not installed).
-Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100]``.
+Usage: ``python benchmarks/cli_scale.py [--tests 10000] [--runs 100] [--rounds 3]``; with
+``--compare DIR`` (a copy of the package from another commit, e.g. ``git archive COMMIT
+trim_telemetry_otel | tar -x -C DIR``) each command also runs with that copy, alternating, so that
+before and after are measured under the same load.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,15 +126,27 @@ def write_run(path: Path, tests: int, run: int, flaky_every: int = 997) -> int:
     return len(data)
 
 
-def timed(*args: str) -> tuple[float, float, str]:
-    """Wall-clock and CPU seconds (user + system) of one command, and its output."""
+#: How the command is started: as a user would, or (--no-orjson) as if the fast extra were missing.
+COMMAND = [sys.executable, "-m", "trim_telemetry_otel"]
+WITHOUT_ORJSON = [
+    sys.executable,
+    "-c",
+    "import runpy, sys; sys.modules['orjson'] = None; "
+    "runpy.run_module('trim_telemetry_otel', run_name='__main__', alter_sys=True)",
+]
+
+
+def timed(*args: str, source: Path | None = None) -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds (user + system, its worker processes included) of one command,
+    and its output; ``source`` is a directory holding another copy of the package to run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "trim_telemetry_otel", *args],
+        [*COMMAND, *args],
         capture_output=True,
         text=True,
         check=False,
+        cwd=source,  # python -m finds the package of its working directory first
     )
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -140,12 +156,47 @@ def timed(*args: str) -> tuple[float, float, str]:
     return elapsed, cpu, result.stdout
 
 
+def measured(label: str, budget: str, args: list[str], versions: dict[str, Path | None],
+             rounds: int) -> str:  # fmt: skip
+    """The medians of ``rounds`` runs of each version, alternating, on one line each."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+    output = ""
+    for _ in range(rounds):
+        for name, source in versions.items():
+            wall, cpu, output = timed(*args, source=source)
+            times[name].append((wall, cpu))
+    for name, pairs in times.items():
+        wall = statistics.median(w for w, _ in pairs)
+        cpu = statistics.median(c for _, c in pairs)
+        print(
+            f"{label}{f' [{name}]' if len(versions) > 1 else ''}: {wall:.2f} s wall, "
+            f"{cpu:.2f} s CPU{budget} (median of {rounds}, load {os.getloadavg()[0]:.1f})"
+        )
+    return output
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summary-tests", type=int, default=100_000)
     parser.add_argument("--tests", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each command (median)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="DIR",
+        help="also run the package found in DIR (e.g. an export of an older commit), "
+        "alternating with this one, for before/after figures under the same load",
+    )
+    parser.add_argument(
+        "--no-orjson", action="store_true", help="run as if the fast extra were not installed"
+    )
     args = parser.parse_args()
+    if args.no_orjson:
+        COMMAND[:] = WITHOUT_ORJSON
+    versions: dict[str, Path | None] = {"this": None}
+    if args.compare is not None:
+        versions = {"compared": args.compare.resolve(), "this": None}
     with tempfile.TemporaryDirectory(prefix="trim-cli-bench-") as tmp:
         root = Path(tmp)
         big = root / "big" / "run_big.ndjson"
@@ -154,14 +205,12 @@ def main() -> None:
         print(
             f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
             "(wall time includes waiting for a core; CPU time is user + system)"
+            + (", without orjson" if args.no_orjson else "")
         )
-        wall, cpu, _ = timed("summary", str(big))
-        print(
-            f"summary, {args.summary_tests:,} records ({size / 1e6:.0f} MB): {wall:.2f} s wall, "
-            f"{cpu:.2f} s CPU (budget 2 s)"
-        )
-        wall, cpu, _ = timed("summary", "--json", str(big))
-        print(f"summary --json, same run: {wall:.2f} s wall, {cpu:.2f} s CPU")
+        label = f"summary, {args.summary_tests:,} records ({size / 1e6:.0f} MB)"
+        measured(label, " (budget 2 s)", ["summary", str(big)], versions, args.rounds)
+        label = "summary --json, same run"
+        measured(label, "", ["summary", "--json", str(big)], versions, args.rounds)
 
         history = root / "history"
         history.mkdir()
@@ -171,20 +220,26 @@ def main() -> None:
         label = f"{args.runs} runs × {args.tests:,} tests ({total / 1e6:.0f} MB)"
         for engine in ("python", "duckdb"):
             try:
-                wall, cpu, out = timed("flaky", str(history), "--engine", engine)
+                out = measured(
+                    f"flaky --engine {engine}, {label}",
+                    " (budget 10 s)",
+                    ["flaky", str(history), "--engine", engine],
+                    versions,
+                    args.rounds,
+                )
             except SystemExit as error:
                 print(f"flaky --engine {engine}: {error}")
                 continue
-            print(
-                f"flaky --engine {engine}, {label}: {wall:.2f} s wall, {cpu:.2f} s CPU "
-                f"(budget 10 s): {out.splitlines()[0].split(';')[0]}"
-            )
+            print(f"  {out.splitlines()[0].split(';')[0]}")
         first, last = history / "run_0000.ndjson", history / f"run_{args.runs - 1:04d}.ndjson"
-        wall, cpu, out = timed("diff", str(first), str(last))
-        print(
-            f"diff, two runs of {args.tests:,} tests: {wall:.2f} s wall, {cpu:.2f} s CPU "
-            f"(budget 10 s): {out.splitlines()[2]}"
+        out = measured(
+            f"diff, two runs of {args.tests:,} tests",
+            " (budget 10 s)",
+            ["diff", str(first), str(last)],
+            versions,
+            args.rounds,
         )
+        print(f"  {out.splitlines()[2]}")
 
 
 if __name__ == "__main__":

@@ -176,3 +176,28 @@ def test_flaky_names_bad_lines_in_the_fields_it_reads(tmp_path: Path) -> None:
         "line skipped\n"
     )
     assert run_cli("flaky", str(path), "--strict").returncode == 2
+
+
+def test_a_lone_surrogate_in_a_test_id_is_written_as_its_escape(tmp_path: Path) -> None:
+    # The json module reads "\ud800" as a lone surrogate, which UTF-8 cannot carry.
+    records = [record("t.py::test_\ud800", "failed"), record("t.py::test_ok_\udc80")]
+    path = write_run(tmp_path / "run.ndjson", records)
+    baseline = tmp_path / "baseline.json"
+    for args in (
+        ["summary", str(path)],
+        ["summary", "--json", str(path)],
+        ["diff", str(path), str(path)],
+        ["check", str(path), "--baseline", str(baseline), "--update-baseline"],
+        ["markdown", str(path)],
+        ["markdown", str(path), "-o", str(tmp_path / "summary.md")],
+        ["html", str(path), "-o", str(tmp_path / "report.html")],
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
+    assert "t.py::test_\\ud800" in run_cli("summary", str(path)).stdout
+
+    summary = json.loads(run_cli("summary", "--json", str(path)).stdout)
+    assert summary["failures"][0]["id"] == "t.py::test_\ud800"  # the same id, read back
+    assert list(json.loads(baseline.read_text())["tests"]) == ["t.py::test_ok_\udc80"]
+    assert "t.py::test_\\ud800" in (tmp_path / "summary.md").read_text()

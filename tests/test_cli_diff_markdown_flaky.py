@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.telemetry_runs import known_run, query, record, write_run
-from trim_telemetry_otel.cli import main
-from trim_telemetry_otel.cli.history import read_outcomes
+from trim_telemetry_otel.cli import main, reading
+from trim_telemetry_otel.cli.history import read_results
 from trim_telemetry_otel.cli.reading import Problem, read_file
+from trim_telemetry_otel.cli.records import outcome_of
 
 
 def output(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -225,20 +226,28 @@ def test_flaky_without_revisions_compares_every_run(
         json.dumps(record("t.py::test_ünïcode\u2028")),
     ],
 )
-def test_the_history_shortcut_reads_what_the_full_reader_reads(tmp_path: Path, line: str) -> None:
+@pytest.mark.parametrize("decoder", ["orjson", "text search"])
+def test_the_history_shortcut_reads_what_the_full_reader_reads(
+    tmp_path: Path, line: str, decoder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if decoder == "orjson":
+        pytest.importorskip("orjson")
+    else:
+        monkeypatch.setattr(reading, "_fast_loads", None)
     path = tmp_path / "run.ndjson"
     path.write_text(line + "\n", "utf-8")
     problems: list[Problem] = []
 
     [full] = read_file(path, problems)
-    [fast] = read_outcomes(path, 0, problems)
+    results = read_results(path)
+    [fast] = results.of(0)
 
-    assert problems == []
+    assert problems == results.problems == []
     assert (fast.id, fast.outcome, fast.run_id, fast.start_time) == (
-        full.id,
-        full.outcome,
-        full.run_id,
-        full.start_time,
+        full["id"],
+        outcome_of(full),
+        full["run_id"],
+        full["start_time"],
     )
 
 
@@ -246,19 +255,22 @@ def test_the_history_reader_names_bad_lines_with_their_number(tmp_path: Path) ->
     path = tmp_path / "run.ndjson"
     good = json.dumps(record("t.py::test_a"), separators=(",", ":"))
     path.write_text(f"{good}\n{{broken\n{json.dumps(record('t.py::x', schema_version='2.0'))}\n")
-    problems: list[Problem] = []
+    results = read_results(path)
 
-    assert [o.id for o in read_outcomes(path, 0, problems)] == ["t.py::test_a"]
-    assert [(p.line, p.message.split(" (")[0]) for p in problems] == [
+    assert results.ids == ["t.py::test_a"]
+    assert [(p.line, p.message.split(" (")[0]) for p in results.problems] == [
         (2, "not valid JSON"),
         (3, "schema version '2.0', this reader knows 1.x; line skipped"),
     ]
 
 
-@pytest.mark.parametrize("engine", ["python", "auto"])
+@pytest.mark.parametrize("engine", ["python", "auto", "python without orjson"])
 def test_a_long_history_read_in_parallel_gives_the_same_answer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if engine.endswith("without orjson"):
+        monkeypatch.setattr(reading, "_fast_loads", None)  # the workers are forked: them too
+        engine = "python"
     for run in range(12):
         path = write_run(
             tmp_path / f"run_{run:02d}.ndjson",

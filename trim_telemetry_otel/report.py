@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from .cli import main as _main
+from .cli.main import process_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,8 +17,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console_main() -> None:
-    sys.exit(main())
+    sys.exit(process_main("trim-telemetry-report", ["summary", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

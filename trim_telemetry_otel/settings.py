@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,19 +167,21 @@ def _is_url(value: str) -> bool:
     return True
 
 
-def import_the_sdk() -> None:
-    """Import ``opentelemetry.sdk.trace``, which raises at import for a bad span attribute limit.
+def guard_the_sdk_import() -> None:
+    """Make sure that importing ``opentelemetry.sdk.trace`` cannot fail for a bad span limit.
 
-    It reads ``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`` into a module constant (kept for backward
-    compatibility) and raises ``ValueError`` for a bad value, which under the auto-loaded pytest
-    plugin would break every pytest run of the environment. The variable is hidden for the length
-    of that import only; :func:`check_otel_environment` then names it and the default is used.
+    That module reads ``OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`` into a module constant (kept for
+    backward compatibility) and raises ``ValueError`` for a bad value, which under the auto-loaded
+    pytest plugin would break every pytest run of the environment. With a bad value the SDK is
+    imported here, the variable hidden for the length of that import only;
+    :func:`check_otel_environment` then names it and the default is used. With a usable value (or
+    none) there is nothing to guard and nothing is imported: the SDK's own import later reads the
+    same value, and a command that never needs the SDK (``trim-telemetry``) never pays for it.
+    The package's ``__init__`` calls this, so it runs before any of our modules imports the SDK.
     """
     name = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"
     value = os.environ.get(name)
-    if value is None or _is_limit(value):
-        import opentelemetry.sdk.trace  # noqa: F401
-
+    if value is None or _is_limit(value) or "opentelemetry.sdk.trace" in sys.modules:
         return
     del os.environ[name]
     try:

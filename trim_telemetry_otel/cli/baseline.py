@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .options import ENCODING_ERRORS
 from .reading import InputError
-from .records import Test
+from .records import Test, hosts_of
 
 FORMAT = 1
 
@@ -31,7 +32,7 @@ class Entry:
 
     @classmethod
     def of(cls, test: Test) -> Entry:
-        return cls(test.db_query_count, test.db_duplicate_count, tuple(test.hosts))
+        return cls(test["db_query_count"], test["db_duplicate_count"], tuple(hosts_of(test)))
 
     def as_json(self) -> dict[str, Any]:
         return {"queries": self.queries, "duplicates": self.duplicates, "hosts": list(self.hosts)}
@@ -84,5 +85,5 @@ def save(path: Path, entries: dict[str, Entry]) -> None:
     lines.append("}}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text("\n".join(lines) + "\n", "utf-8")
+    temporary.write_text("\n".join(lines) + "\n", "utf-8", ENCODING_ERRORS)
     os.replace(temporary, path)  # a reader never sees half a baseline

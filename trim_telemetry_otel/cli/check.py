@@ -25,7 +25,7 @@ from . import baseline
 from .baseline import Entry
 from .options import EXIT_FAILED, EXIT_INPUT, EXIT_OK, add_run, finish, load
 from .reading import InputError
-from .records import Test
+from .records import Test, hosts_of, outcome_of
 
 MODES = ("once", "none", "all", "overwrite")
 Offence = tuple[str, str, str, str]  # test id, what, baseline, now
@@ -61,23 +61,28 @@ def configure(commands: Any) -> None:
 def budget_offences(tests: list[Test], args: argparse.Namespace) -> list[Offence]:
     offences: list[Offence] = []
     for test in tests:
-        if test.outcome in ("skipped", "xfailed"):
+        if outcome_of(test) in ("skipped", "xfailed"):
             continue
-        if args.max_queries is not None and test.db_query_count > args.max_queries:
-            offences.append(
-                (test.id, "queries over budget", str(args.max_queries), str(test.db_query_count))
-            )
-        if args.max_duplicates is not None and test.db_duplicate_count > args.max_duplicates:
+        if args.max_queries is not None and test["db_query_count"] > args.max_queries:
             offences.append(
                 (
-                    test.id,
-                    "repeats over budget",
-                    str(args.max_duplicates),
-                    str(test.db_duplicate_count),
+                    test["id"],
+                    "queries over budget",
+                    str(args.max_queries),
+                    str(test["db_query_count"]),
                 )
             )
-        if args.no_network and (test.net_request_count or test.net_urls):
-            offences.append((test.id, "real network calls", "none", ", ".join(test.hosts)))
+        if args.max_duplicates is not None and test["db_duplicate_count"] > args.max_duplicates:
+            offences.append(
+                (
+                    test["id"],
+                    "repeats over budget",
+                    str(args.max_duplicates),
+                    str(test["db_duplicate_count"]),
+                )
+            )
+        if args.no_network and (test["net_request_count"] or test["net_urls"]):
+            offences.append((test["id"], "real network calls", "none", ", ".join(hosts_of(test))))
     return offences
 
 
@@ -88,27 +93,27 @@ def baseline_offences(
     offences: list[Offence] = []
     updates: dict[str, Entry] = {}
     improved = 0
-    for test in {t.id: t for t in tests}.values():
-        if test.outcome not in ("passed", "xpassed"):
+    for test_id, test in {t["id"]: t for t in tests}.items():
+        if outcome_of(test) not in ("passed", "xpassed"):
             continue
-        now, was = Entry.of(test), entries.get(test.id)
+        now, was = Entry.of(test), entries.get(test_id)
         if mode == "overwrite":
-            updates[test.id] = now
+            updates[test_id] = now
             continue
         if was is None:
             if mode == "none":
-                offences.append((test.id, "not in the baseline", "-", _figures(now)))
+                offences.append((test_id, "not in the baseline", "-", _figures(now)))
             else:
-                updates[test.id] = now
+                updates[test_id] = now
             continue
-        gained = _gains(test.id, was, now)
+        gained = _gains(test_id, was, now)
         offences += gained
         if gained and mode == "all":
-            updates[test.id] = now
+            updates[test_id] = now
         elif not gained and now != was:
             improved += 1
             if mode == "all":
-                updates[test.id] = now
+                updates[test_id] = now
     return offences, updates, improved
 
 

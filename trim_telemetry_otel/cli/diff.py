@@ -10,7 +10,7 @@ from typing import Any
 
 from .options import EXIT_INPUT, add_strict, load
 from .reading import InputError, Run, run_files
-from .records import Test
+from .records import Test, hosts_of, outcome_of
 
 Change = dict[str, Any]
 
@@ -29,7 +29,7 @@ class Noise:
 
 def by_id(tests: list[Test]) -> dict[str, Test]:
     """Tests keyed by id; a test recorded twice in one run (a rerun) counts by its last record."""
-    return {test.id: test for test in tests}
+    return {test["id"]: test for test in tests}
 
 
 def compare(old: list[Test], new: list[Test], noise: Noise = Noise()) -> dict[str, Any]:
@@ -53,14 +53,14 @@ def compare(old: list[Test], new: list[Test], noise: Noise = Noise()) -> dict[st
 
 def _changes(then: Test, now: Test, noise: Noise) -> Change:
     changes: Change = {}
-    if then.outcome != now.outcome:
-        changes["outcome"] = [then.outcome, now.outcome]
-    if noise.significant(then.test_duration_ms, now.test_duration_ms):
-        changes["test_duration_ms"] = [then.test_duration_ms, now.test_duration_ms]
+    if outcome_of(then) != outcome_of(now):
+        changes["outcome"] = [outcome_of(then), outcome_of(now)]
+    if noise.significant(then["test_duration_ms"], now["test_duration_ms"]):
+        changes["test_duration_ms"] = [then["test_duration_ms"], now["test_duration_ms"]]
     for key in ("db_query_count", "db_duplicate_count", "net_request_count"):
-        if getattr(then, key) != getattr(now, key):
-            changes[key] = [getattr(then, key), getattr(now, key)]
-    old_hosts, new_hosts = set(then.hosts), set(now.hosts)
+        if then[key] != now[key]:
+            changes[key] = [then[key], now[key]]
+    old_hosts, new_hosts = set(hosts_of(then)), set(hosts_of(now))
     if new_hosts - old_hosts:
         changes["hosts_added"] = sorted(new_hosts - old_hosts)
     if old_hosts - new_hosts:

@@ -17,9 +17,8 @@ from . import history_duckdb
 from .history import Outcome, history_files, read_history
 from .options import EXIT_INPUT, EXIT_OK, add_strict
 from .reading import InputError, Problem, report_problems
+from .records import FAILING, PASSING
 
-_PASS = frozenset({"passed", "xpassed"})
-_FAIL = frozenset({"failed", "error"})
 _LETTER = {
     "passed": ".",
     "xpassed": "X",
@@ -39,14 +38,14 @@ def find_flaky(outcomes: Iterable[Outcome], *, min_runs: int = 2) -> list[dict[s
         if len(history) < min_runs:
             continue
         seen = {o.outcome for o in history}
-        if not (seen & _PASS and seen & _FAIL):
+        if not (seen & PASSING and seen & FAILING):
             continue
         history.sort(key=lambda o: (o.order, o.start_time or ""))
-        failures = sum(o.outcome in _FAIL for o in history)
+        failures = sum(o.outcome in FAILING for o in history)
         flips = sum(
-            (a.outcome in _FAIL) != (b.outcome in _FAIL)
+            (a.outcome in FAILING) != (b.outcome in FAILING)
             for a, b in zip(history, history[1:], strict=False)
-            if a.outcome in _PASS | _FAIL and b.outcome in _PASS | _FAIL
+            if a.outcome in PASSING | FAILING and b.outcome in PASSING | FAILING
         )
         flaky.append(
             {
@@ -122,8 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if fast is not None:
         outcomes, results = fast
     else:
-        outcomes = read_history(files, problems)
-        results = len(outcomes)
+        outcomes, results = read_history(files, problems)
     report_problems(problems)
     flaky = find_flaky(outcomes, min_runs=args.min_runs)
     if args.json:

@@ -2,7 +2,7 @@
 "trim-telemetry-otel[history]"``).
 
 DuckDB reads NDJSON natively, in parallel, and only the columns asked for: over 100 runs of
-10,000 tests it answered in a ninth of the time of the Python reader on the same machine
+10,000 tests it used half the CPU time of the Python reader with orjson, a third of it without
 (benchmarks/cli_scale.py). It cannot say which line of which file is broken, so it is used only
 when every line is usable: on any error, or any row the Python reader would reject, the caller
 falls back to that reader, which names each bad line.

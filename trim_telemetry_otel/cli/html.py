@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .diff import compare
-from .options import EXIT_INPUT, EXIT_OK, add_filters, add_strict, load, selected
+from .options import ENCODING_ERRORS, EXIT_INPUT, EXIT_OK, add_filters, add_strict, load, selected
 from .reading import Run, default_target
-from .records import Test, host_of
+from .records import Test, host_of, outcome_of
 from .summary import summarise
 
 _HOSTS_TOP = 20
@@ -33,14 +33,14 @@ def rows(tests: list[Test]) -> list[list[Any]]:
     """One compact row per test; the columns are named in the payload's ``columns``."""
     return [
         [
-            t.id,
-            t.outcome,
-            round(t.test_duration_ms, 3),
-            t.db_query_count,
-            t.db_duplicate_count,
-            t.net_request_count,
-            t.file or "",
-            t.failure_message or "",
+            t["id"],
+            outcome_of(t),
+            round(t["test_duration_ms"], 3),
+            t["db_query_count"],
+            t["db_duplicate_count"],
+            t["net_request_count"],
+            t["file"] or "",
+            t["failure_message"] or "",
         ]
         for t in tests
     ]
@@ -49,10 +49,11 @@ def rows(tests: list[Test]) -> list[list[Any]]:
 def hosts(tests: list[Test]) -> list[dict[str, Any]]:
     counts: dict[str, list[int]] = {}
     for test in tests:
-        for call in test.net_requests:
-            entry = counts.setdefault(host_of(call.url), [0, 0])
-            entry[0] += call.count
-            entry[1] += call.count if call.status_code is None or call.status_code >= 400 else 0
+        for call in test["net_requests"]:
+            entry = counts.setdefault(host_of(call["url"]), [0, 0])
+            status, calls = call["status_code"], call["count"]
+            entry[0] += calls
+            entry[1] += calls if status is None or status >= 400 else 0
     ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:_HOSTS_TOP]
     return [{"host": host, "calls": calls, "failed": failed} for host, (calls, failed) in ordered]
 
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     runs = [load(target) for target in (args.runs or [default_target()])]
     selections = [list(selected(r.tests, args)) for r in runs]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(page(payload(runs, selections)), "utf-8")
+    args.output.write_text(page(payload(runs, selections)), "utf-8", ENCODING_ERRORS)
     print(f"html: report of {len(selections[-1])} tests written to {args.output}", file=sys.stderr)
     problems = any(r.problems for r in runs)
     return EXIT_INPUT if args.strict and problems else EXIT_OK

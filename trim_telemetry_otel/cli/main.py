@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import os
 import sys
 
 from . import check, diff, flaky, html, junit, markdown, summary_command
-from .options import EXIT_INPUT, EXIT_OK
+from .options import ENCODING_ERRORS, EXIT_INPUT, EXIT_OK
 from .reading import InputError
 
 COMMANDS = (summary_command, diff, check, junit, markdown, html, flaky)
@@ -50,16 +51,19 @@ def main(argv: list[str] | None = None, prog: str = "trim-telemetry") -> int:
     return code
 
 
-def process_main(prog: str = "trim-telemetry") -> int:
+def process_main(prog: str = "trim-telemetry", argv: list[str] | None = None) -> int:
     """:func:`main` as a process of its own (the console script, ``python -m``).
 
     A command holds every record it read until it exits, and they hold no reference cycles: the
     cyclic collector would only scan them again and again (after reading 100,000 records, the
     first collections cost as much as decoding them). The process ends with the command, so the
-    collector stays off; :func:`main` called inside another program leaves it alone.
+    collector stays off; :func:`main` called inside another program leaves it alone, and so it
+    does the standard output, which here writes a lone surrogate as its escape instead of failing.
     """
     gc.disable()
-    return main(prog=prog)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors=ENCODING_ERRORS)
+    return main(argv, prog=prog)
 
 
 def console_main() -> None:

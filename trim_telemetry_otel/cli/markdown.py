@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_filters, add_run, finish, load, selected
+from .options import ENCODING_ERRORS, add_filters, add_run, finish, selected, stream
+from .reading import report_problems
 from .records import OUTCOMES, QUERY_TYPES
 from .summary import Summary, summarise
 
@@ -137,15 +138,16 @@ def configure(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = load(args.run)
-    text = render(summarise(records, selected(records.tests, args), top=args.top), args.title)
+    records, tests = stream(args.run)
+    text = render(summarise(records, selected(tests, args), top=args.top), args.title)
+    report_problems(records.problems)
     target = args.output or (
         Path(os.environ[STEP_SUMMARY_ENV]) if os.environ.get(STEP_SUMMARY_ENV) else None
     )
     if target is None:
         print(text)
     else:
-        with target.open("a", encoding="utf-8") as file:
+        with target.open("a", encoding="utf-8", errors=ENCODING_ERRORS) as file:
             file.write(text + "\n")
         print(f"markdown: summary appended to {target}", file=sys.stderr)
     return finish(records, args)

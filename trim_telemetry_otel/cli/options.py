@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable, Iterator
 
-from .reading import Run, default_target, read_run, report_problems
-from .records import OUTCOMES, Test
+from .reading import Run, default_target, read_run, report_problems, stream_run
+from .records import OUTCOMES, Test, outcome_of
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the gate found offenders (check)
 EXIT_INPUT = 2  # nothing to read, a bad option, or unreadable lines under --strict
+# A record read by the json module may hold a lone surrogate ("\ud800"), which UTF-8 cannot
+# carry: every output writes it as that escape, which keeps JSON output valid JSON.
+ENCODING_ERRORS = "backslashreplace"
 
 
 def add_strict(parser: argparse.ArgumentParser) -> None:
@@ -62,19 +65,27 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
 
 def selected(tests: Iterable[Test], args: argparse.Namespace) -> Iterator[Test]:
     keywords = [word.lower() for word in getattr(args, "keywords", [])]
-    wanted = [w for w in keywords if not w.startswith("not ")]
-    unwanted = [w[4:].strip() for w in keywords if w.startswith("not ")]
     statuses = set(getattr(args, "status", []))
     modules = tuple(getattr(args, "module", []))
+    if not (keywords or statuses or modules):
+        return iter(tests)  # nothing to filter: no generator step per test
+    return _filtered(tests, keywords, statuses, modules)
+
+
+def _filtered(
+    tests: Iterable[Test], keywords: list[str], statuses: set[str], modules: tuple[str, ...]
+) -> Iterator[Test]:
+    wanted = [w for w in keywords if not w.startswith("not ")]
+    unwanted = [w[4:].strip() for w in keywords if w.startswith("not ")]
     for test in tests:
         if keywords:
-            text = test.id.lower()
+            text = test["id"].lower()
             if any(w not in text for w in wanted) or any(w in text for w in unwanted):
                 continue
-        if statuses and test.outcome not in statuses:
+        if statuses and outcome_of(test) not in statuses:
             continue
         if modules and not (
-            (test.module or "").startswith(modules) or (test.file or "").startswith(modules)
+            (test["module"] or "").startswith(modules) or (test["file"] or "").startswith(modules)
         ):
             continue
         yield test
@@ -85,6 +96,12 @@ def load(target: str | None) -> Run:
     run = read_run(target or default_target())
     report_problems(run.problems)
     return run
+
+
+def stream(target: str | None) -> tuple[Run, Iterator[Test]]:
+    """A run and its records as they are read (raises InputError); the caller warns about its
+    unreadable lines (``report_problems``) once it has read them all."""
+    return stream_run(target or default_target())
 
 
 def finish(run: Run, args: argparse.Namespace, code: int = EXIT_OK) -> int:

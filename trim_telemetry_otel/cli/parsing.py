@@ -1,21 +1,24 @@
-"""A decoded record line as a :class:`~.records.Test`, checked field by field.
+"""A decoded record line as a :class:`~.records.Test`, checked field by field and completed.
 
 Records of schema 1.0.0 and 1.x are read alike: fields added after 1.0.0 (query type counts,
 housekeeping, sleep, CI/VCS context, ``line``) are used when present and never required. A field
 of the wrong type makes the whole line unusable, so that no figure is silently taken as zero.
+Every field of the schema the line lacks (or holds ``null`` for a count or a list) is given its
+empty value, in the decoded dict itself: the commands read it as it is.
 
 Checking forty fields one by one for each of 100,000 lines would cost more than decoding them.
 Lines written by one tool have few shapes (which keys, which value types), so a shape that passed
-the full check once is remembered and later lines of that shape skip the per-field type checks.
-The value checks (status, schema version, a non-empty id) run on every line.
+the full check once is remembered, with the fields it lacks, and later lines of that shape skip
+the per-field type checks. The value checks (status, schema version, a non-empty id) run on every
+line.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..schema import STATUSES
-from .records import QUERY_TYPES, NetCall, Query, Test
+from .records import QUERY_TYPES, Test
 
 SCHEMA_MAJOR = "1"
 _MAX_SHAPES = 4096  # a bound, in case every line has a shape of its own
@@ -25,17 +28,45 @@ _STRINGS = (
     "failure_type", "failure_message", "skip_reason", "start_time", "end_time", "trace_id",
     "vcs_revision", "vcs_branch", "ci_run_id", "ci_run_url",
 )  # fmt: skip
-_INTS = (
+_TYPE_COUNTS = tuple(f"db_{kind}_count" for kind in QUERY_TYPES)
+_COUNTS = (
     "db_query_count", "db_duplicate_count", "db_error_count", "net_request_count",
-    "net_error_count", "line", "db_housekeeping_count", "net_http_error_count", "sleep_count",
-    *(f"db_{kind}_count" for kind in QUERY_TYPES),
+    "net_error_count",
 )  # fmt: skip
-_NUMBERS = ("test_duration_ms", "db_total_duration_ms", "net_total_duration_ms", "sleep_total_ms")
+_OPTIONAL_INTS = (
+    "line", "db_housekeeping_count", "net_http_error_count", "sleep_count",
+)  # fmt: skip
+_INTS = (*_COUNTS, *_OPTIONAL_INTS, *_TYPE_COUNTS)
+_TIMES = ("test_duration_ms", "db_total_duration_ms", "net_total_duration_ms")
+_NUMBERS = (*_TIMES, "sleep_total_ms")
 _LISTS = ("db_queries", "net_requests", "net_urls", "net_mocked_urls")
 
-_record_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
-_query_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
-_call_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+#: What a field the record lacks (or holds null for) reads as; type counts are apart.
+_EMPTY: dict[str, Any] = {
+    "schema_version": None,
+    **dict.fromkeys(_STRINGS),
+    **dict.fromkeys(_OPTIONAL_INTS),
+    "sleep_total_ms": None,
+    **dict.fromkeys(_COUNTS, 0),
+    **dict.fromkeys(_TIMES, 0.0),
+    **{key: [] for key in _LISTS},
+}
+_QUERY_EMPTY: dict[str, Any] = {
+    "count": 1, "total_duration_ms": 0.0, "db_system": None, "operation": None, "summary": None,
+    "housekeeping": None,
+}  # fmt: skip
+_CALL_EMPTY: dict[str, Any] = {
+    "method": None, "status_code": None, "count": 1, "total_duration_ms": 0.0,
+}  # fmt: skip
+
+Shape = tuple[tuple[str, ...], tuple[type, ...]]
+# The values to add, the lists to add, and the durations that are integers (a 0 reads as 0.0).
+Lacking = tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]
+_L = TypeVar("_L")
+# Each shape that passed the checks, with the fields its lines lack.
+_record_shapes: dict[Shape, Lacking] = {}
+_query_shapes: dict[Shape, dict[str, Any]] = {}
+_call_shapes: dict[Shape, dict[str, Any]] = {}
 
 
 class RecordError(ValueError):
@@ -43,13 +74,15 @@ class RecordError(ValueError):
 
 
 def parse_record(data: Any) -> Test:
-    """A decoded JSON line as a :class:`Test`, or :class:`RecordError` naming what is wrong."""
+    """A decoded JSON line as a :class:`Test` (the same dict, completed), or
+    :class:`RecordError` naming what is wrong."""
     if type(data) is not dict:
         raise RecordError(f"not a test record (a JSON {type(data).__name__}, not an object)")
     shape = (tuple(data), tuple(map(type, data.values())))
-    if shape not in _record_shapes:
+    lacking = _record_shapes.get(shape)
+    if lacking is None:
         _check_types(data)
-        _remember(_record_shapes, shape)
+        lacking = _remember(_record_shapes, shape, _lacking(data))
     version = data.get("schema_version")
     if version is not None and version.split(".", 1)[0] != SCHEMA_MAJOR:
         raise RecordError(f"schema version {version!r}, this reader knows 1.x")
@@ -59,63 +92,62 @@ def parse_record(data: Any) -> Test:
     status = data.get("status")
     if status not in STATUSES:
         raise RecordError(f"'status' is {status!r}, not one of {', '.join(STATUSES)}")
-    get = data.get
     for key in ("net_urls", "net_mocked_urls"):  # the shape says "a list", not of what
-        values = get(key)
+        values = data.get(key)
         if values and not all(type(value) is str for value in values):
             raise RecordError(f"'{key}' holds something other than strings")
-    # Positional, in the order of Test's fields: a call with forty keywords costs several times
-    # more (tests/test_cli_decoding.py checks that every field gets its own value).
-    return Test(
-        test_id,
-        status,
-        get("name") or test_id,  # name
-        get("class"),  # classname
-        get("module"),  # module
-        get("file"),  # file
-        get("line"),  # line
-        get("framework"),  # framework
-        get("run_id"),  # run_id
-        version,  # schema_version
-        get("status_detail"),  # status_detail
-        get("failure_phase"),  # failure_phase
-        get("failure_type"),  # failure_type
-        get("failure_message"),  # failure_message
-        get("skip_reason"),  # skip_reason
-        get("start_time"),  # start_time
-        get("end_time"),  # end_time
-        get("test_duration_ms") or 0.0,  # test_duration_ms
-        get("trace_id"),  # trace_id
-        [_query(entry) for entry in get("db_queries") or ()],  # db_queries
-        get("db_query_count") or 0,  # db_query_count
-        get("db_duplicate_count") or 0,  # db_duplicate_count
-        get("db_error_count") or 0,  # db_error_count
-        get("db_total_duration_ms") or 0.0,  # db_total_duration_ms
-        get("db_housekeeping_count"),  # db_housekeeping_count
-        (  # db_type_counts
-            {kind: get(f"db_{kind}_count") or 0 for kind in QUERY_TYPES}
-            if "db_select_count" in data
-            else None
-        ),
-        get("net_urls") or [],  # net_urls
-        [_call(entry) for entry in get("net_requests") or ()],  # net_requests
-        get("net_request_count") or 0,  # net_request_count
-        get("net_error_count") or 0,  # net_error_count
-        get("net_http_error_count"),  # net_http_error_count
-        get("net_total_duration_ms") or 0.0,  # net_total_duration_ms
-        get("net_mocked_urls") or [],  # net_mocked_urls
-        get("sleep_count"),  # sleep_count
-        get("sleep_total_ms"),  # sleep_total_ms
-        get("vcs_revision"),  # vcs_revision
-        get("vcs_branch"),  # vcs_branch
-        get("ci_run_id"),  # ci_run_id
-        get("ci_run_url"),  # ci_run_url
-    )
+    values, lists, integral = lacking
+    if values:
+        data.update(values)
+    for key in lists:
+        data[key] = []  # a list of its own for each record
+    for key in integral:
+        if data[key] == 0:
+            data[key] = 0.0
+    if not data["name"]:
+        data["name"] = test_id
+    for query in data["db_queries"]:
+        _complete(query, _query_shapes, _check_query, _QUERY_EMPTY)
+    for call in data["net_requests"]:
+        _complete(call, _call_shapes, _check_call, _CALL_EMPTY)
+    return cast(Test, data)
 
 
-def _remember(shapes: set[Any], shape: Any) -> None:
+def _lacking(data: dict[str, Any]) -> Lacking:
+    """The fields a record of this shape has no value for (a null count or list has none), and
+    what each reads as: the type counts are 0 in a record that has them (schema 1.1.0 and later)
+    and ``None`` in an older one."""
+    empties = {**_EMPTY, **dict.fromkeys(_TYPE_COUNTS, 0 if "db_select_count" in data else None)}
+    lacking = {
+        key: empty
+        for key, empty in empties.items()
+        if key not in data or (data[key] is None and empty is not None)
+    }
+    lists = tuple(key for key in lacking if key in _LISTS)
+    integral = tuple(key for key in _TIMES if type(data.get(key)) is int)
+    return {key: lacking[key] for key in lacking if key not in lists}, lists, integral
+
+
+def _remember(shapes: dict[Shape, _L], shape: Shape, lacking: _L) -> _L:
     if len(shapes) < _MAX_SHAPES:
-        shapes.add(shape)
+        shapes[shape] = lacking
+    return lacking
+
+
+def _complete(
+    entry: Any, shapes: dict[Shape, dict[str, Any]], check: Any, empty: dict[str, Any]
+) -> None:
+    """Check an entry of ``db_queries`` or ``net_requests`` and give it its missing fields."""
+    if type(entry) is not dict:
+        check(entry)  # which raises: it is no entry at all
+    shape = (tuple(entry), tuple(map(type, entry.values())))
+    lacking = shapes.get(shape)
+    if lacking is None:
+        check(entry)
+        lacking = {key: value for key, value in empty.items() if key not in entry}
+        _remember(shapes, shape, lacking)
+    if lacking:
+        entry.update(lacking)
 
 
 def _check_types(data: dict[str, Any]) -> None:
@@ -167,49 +199,24 @@ def _number(key: str, value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def _query(entry: Any) -> Query:
-    if type(entry) is not dict:
+def _check_query(entry: Any) -> None:
+    if type(entry) is not dict or not isinstance(entry.get("sql"), str):
         raise RecordError("a 'db_queries' entry without a string 'sql'")
-    shape = (tuple(entry), tuple(map(type, entry.values())))
-    if shape not in _query_shapes:
-        if not isinstance(entry.get("sql"), str):
-            raise RecordError("a 'db_queries' entry without a string 'sql'")
-        for key in ("db_system", "operation", "summary"):
-            value = entry.get(key)
-            if value is not None and not isinstance(value, str):
-                raise RecordError(_wrong(f"db_queries[].{key}", value, "a string"))
-        _int("db_queries[].count", entry.get("count", 1))
-        _number("db_queries[].total_duration_ms", entry.get("total_duration_ms", 0))
-        _remember(_query_shapes, shape)
-    get = entry.get
-    return Query(
-        entry["sql"],
-        get("count", 1),
-        get("total_duration_ms", 0.0),
-        get("db_system"),
-        get("operation"),
-        get("summary"),
-        get("housekeeping") is True,
-    )
+    for key in ("db_system", "operation", "summary"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            raise RecordError(_wrong(f"db_queries[].{key}", value, "a string"))
+    _int("db_queries[].count", entry.get("count", 1))
+    _number("db_queries[].total_duration_ms", entry.get("total_duration_ms", 0))
 
 
-def _call(entry: Any) -> NetCall:
-    if type(entry) is not dict:
+def _check_call(entry: Any) -> None:
+    if type(entry) is not dict or not isinstance(entry.get("url"), str):
         raise RecordError("a 'net_requests' entry without a string 'url'")
-    shape = (tuple(entry), tuple(map(type, entry.values())))
-    if shape not in _call_shapes:
-        if not isinstance(entry.get("url"), str):
-            raise RecordError("a 'net_requests' entry without a string 'url'")
-        method, status = entry.get("method"), entry.get("status_code")
-        if method is not None and not isinstance(method, str):
-            raise RecordError(_wrong("net_requests[].method", method, "a string"))
-        if status is not None:
-            _int("net_requests[].status_code", status)
-        _int("net_requests[].count", entry.get("count", 1))
-        _number("net_requests[].total_duration_ms", entry.get("total_duration_ms", 0))
-        _remember(_call_shapes, shape)
-    get = entry.get
-    return NetCall(
-        get("method"), entry["url"], get("status_code"), get("count", 1),
-        get("total_duration_ms", 0.0),
-    )  # fmt: skip
+    method, status = entry.get("method"), entry.get("status_code")
+    if method is not None and not isinstance(method, str):
+        raise RecordError(_wrong("net_requests[].method", method, "a string"))
+    if status is not None:
+        _int("net_requests[].status_code", status)
+    _int("net_requests[].count", entry.get("count", 1))
+    _number("net_requests[].total_duration_ms", entry.get("total_duration_ms", 0))

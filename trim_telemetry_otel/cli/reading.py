@@ -4,10 +4,13 @@ Every line that cannot be used is named (``file:line: why``) and the rest are st
 killed mid-write, a line from another tool or another schema version never hides the good lines.
 
 Lines are decoded by orjson when it is installed (the ``fast`` extra): three times faster than the
-json module on records. It must give the same answers, so it is used only where it agrees with
-json: a line it rejects (invalid UTF-8, NaN, a lone surrogate, a BOM) is decoded again by json,
-which names the fault as always, and a line that may hold an integer of 19 digits or more is left
-to json from the start, since orjson makes a float of one beyond 64 bits.
+json module on records. It must give the same answers, so its record is used only where it agrees
+with json's. A line it rejects (invalid UTF-8, NaN, a lone surrogate, a BOM) is decoded again by
+json, which names the fault as always. The one value the two read differently is an integer beyond
+64 bits, a float for orjson (of 2**63 or more) and an int for json: in a field that holds integers
+or strings, such a float fails the record's checks, and in a duration it is looked for; either
+way the line is decoded again by json. (Fields outside the schema are not checked, and no command
+reads them.)
 """
 
 from __future__ import annotations
@@ -35,12 +38,8 @@ try:
 except ImportError:  # the fast extra is not installed: json alone, same answers
     _fast_loads = None
 
-# A number token of 19 digits or more, found on a copy of the line where every digit is 0, every
-# separator that may precede a number is ':', and spaces and minus signs are gone. Inside strings
-# this may find false matches, which only cost the slower decoder.
-_NUMBER_MARKS = bytes.maketrans(b"0123456789,[", b"0000000000::")
-_DROPPED = b" \t\r\n-"
-_LONG_NUMBER = b":" + b"0" * 19
+# orjson makes a float of an integer it cannot hold in 64 bits: one of this size or more.
+_BEYOND_64_BITS = 2.0**63
 
 
 class InputError(Exception):
@@ -66,10 +65,11 @@ class Run:
     tests: list[Test] = field(default_factory=list)
     setup: list[Test] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    ids: set[str | None] = field(default_factory=set)  # each record's run_id, noted as read
 
     @property
     def run_ids(self) -> list[str]:
-        return sorted({test.run_id for test in self.tests if test.run_id})
+        return sorted(filter(None, self.ids))
 
     @property
     def label(self) -> str:
@@ -125,28 +125,51 @@ def setup_path(run_file: Path) -> Path:
 
 def read_run(target: str, *, stdin: BinaryIO | None = None) -> Run:
     """Read the run ``target`` names, and its set-up records when there are some."""
+    run, tests = stream_run(target, stdin=stdin)
+    run.tests = list(tests)
+    return run
+
+
+def stream_run(target: str, *, stdin: BinaryIO | None = None) -> tuple[Run, Iterator[Test]]:
+    """The run ``target`` names, and its records as they are read: a command that looks at each
+    test once (``summary``) need not hold 100,000 of them. ``run.tests`` stays empty; the run
+    ids, the set-up records and the problems are complete once the records are all read."""
     path = resolve(target)
     if path is None:
         run = Run("<stdin>")
         stream = stdin if stdin is not None else sys.stdin.buffer
+        tests: list[Test] = []
         # `tail -f run.ndjson | trim-telemetry summary -`: Ctrl-C ends the input, not the report.
         with contextlib.suppress(KeyboardInterrupt):
-            run.tests.extend(read_lines(stream, run.source, run.problems))
-        return run
+            tests.extend(read_lines(stream, run.source, run.problems))
+        run.ids.update(test["run_id"] for test in tests)
+        return run, iter(tests)
     run = Run(str(path))
-    run.tests = read_file(path, run.problems)
+    return run, _run_file(run, path)
+
+
+def _run_file(run: Run, path: Path) -> Iterator[Test]:
+    ids = run.ids
+    empty = True
+    for test in _file(path, run.problems):
+        ids.add(test["run_id"])
+        empty = False
+        yield test
     setup = setup_path(path)
     if setup.is_file():
         run.setup = read_file(setup, run.problems)
-    if not run.tests and not any(p.source == run.source for p in run.problems):
+    if empty and not any(p.source == run.source for p in run.problems):
         run.problems.append(Problem(run.source, None, "no test records (the file is empty)"))
-    return run
 
 
 def read_file(path: Path, problems: list[Problem]) -> list[Test]:
+    return list(_file(path, problems))
+
+
+def _file(path: Path, problems: list[Problem]) -> Iterator[Test]:
     try:
         with path.open("rb") as stream:
-            return list(read_lines(stream, str(path), problems))
+            yield from read_lines(stream, str(path), problems)
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
 
@@ -178,18 +201,16 @@ def _read_lines(
 ) -> Iterator[Test]:
     loads = json.loads
     fast = _fast_loads
-    marks, dropped, long_number = _NUMBER_MARKS, _DROPPED, _LONG_NUMBER
     for number, raw in enumerate(stream, first):
-        if fast is not None and long_number not in raw.translate(marks, dropped):
+        if fast is not None:
             try:
-                data = fast(raw)
-            except ValueError:
+                record = parse_record(fast(raw))
+            except ValueError:  # orjson's error or a RecordError: json gives the verdict
                 pass
             else:
-                test = _test(data, source, number, problems)
-                if test is not None:
-                    yield test
-                continue
+                if not _may_be_beyond_64_bits(record):
+                    yield record
+                    continue
         try:
             data = loads(raw)
         except UnicodeDecodeError:
@@ -209,14 +230,27 @@ def _read_lines(
             yield test
 
 
+def _may_be_beyond_64_bits(test: Test) -> bool:
+    """Whether a duration may be an integer orjson could not hold (then json reads the line)."""
+    total = (
+        abs(test["test_duration_ms"])
+        + abs(test["db_total_duration_ms"])
+        + abs(test["net_total_duration_ms"])
+        + abs(test["sleep_total_ms"] or 0.0)
+    )
+    for entry in test["db_queries"]:
+        total += abs(entry["total_duration_ms"])
+    for call in test["net_requests"]:
+        total += abs(call["total_duration_ms"])
+    return total >= _BEYOND_64_BITS
+
+
 def _test(data: Any, source: str, number: int, problems: list[Problem]) -> Test | None:
     try:
-        test = parse_record(data)
+        return parse_record(data)
     except RecordError as error:
         problems.append(Problem(source, number, f"{error}; line skipped"))
         return None
-    test.source, test.source_line = source, number
-    return test
 
 
 def report_problems(problems: list[Problem], limit: int = 20) -> None:

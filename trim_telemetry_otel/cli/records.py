@@ -1,43 +1,41 @@
-"""One test as the commands see it (``parsing`` builds it from a record line)."""
+"""One test as the commands see it: its record line, decoded, checked and completed.
+
+A record is the dict the JSON decoder made, not an object built from it: over 100,000 records,
+building one object per test and per query cost more than decoding the lines. ``parsing`` checks
+every field's type and gives each field of the schema a value (``None`` where the record has
+none, ``0`` or ``[]`` for a missing count or list), so commands read ``test["db_query_count"]``
+without a default. Facts worked out from a record (its outcome, its hosts, a query's type) are the
+functions below.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TypedDict
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+PASSING = frozenset({"passed", "xpassed"})
+FAILING = frozenset({"failed", "error"})
 QUERY_TYPES = ("select", "insert", "update", "delete", "transaction", "other")
 _TRANSACTION_WORDS = frozenset(
     {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"}
 )
 
 
-@dataclass(slots=True)
-class Query:
+class Query(TypedDict):
+    """An entry of ``db_queries`` (``housekeeping`` counts only when it is ``True``)."""
+
     sql: str
     count: int
     total_duration_ms: float
-    db_system: str | None = None
-    operation: str | None = None
-    summary: str | None = None
-    housekeeping: bool = False
-
-    @property
-    def query_type(self) -> str:
-        """``select`` … ``other``: from the record's ``operation``, else the first word."""
-        word = (self.operation or self.sql.lstrip("( ").split(" ", 1)[0]).upper()
-        if word in ("SELECT", "WITH"):
-            return "select"
-        if word in ("INSERT", "UPDATE", "DELETE"):
-            return word.lower()
-        return "transaction" if word in _TRANSACTION_WORDS else "other"
-
-    @property
-    def is_transaction_control(self) -> bool:
-        return self.query_type == "transaction" or self.sql.upper().startswith("SET ")
+    db_system: str | None
+    operation: str | None
+    summary: str | None
+    housekeeping: object
 
 
-@dataclass(slots=True)
-class NetCall:
+class NetCall(TypedDict):
+    """An entry of ``net_requests``."""
+
     method: str | None
     url: str
     status_code: int | None
@@ -45,78 +43,90 @@ class NetCall:
     total_duration_ms: float
 
 
-@dataclass(slots=True)
-class Test:
-    id: str
-    status: str
-    name: str = ""
-    classname: str | None = None
-    module: str | None = None
-    file: str | None = None
-    line: int | None = None
-    framework: str | None = None
-    run_id: str | None = None
-    schema_version: str | None = None
-    status_detail: str | None = None
-    failure_phase: str | None = None
-    failure_type: str | None = None
-    failure_message: str | None = None
-    skip_reason: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    test_duration_ms: float = 0.0
-    trace_id: str | None = None
-    db_queries: list[Query] = field(default_factory=list)
-    db_query_count: int = 0
-    db_duplicate_count: int = 0
-    db_error_count: int = 0
-    db_total_duration_ms: float = 0.0
-    db_housekeeping_count: int | None = None
-    db_type_counts: dict[str, int] | None = None
-    net_urls: list[str] = field(default_factory=list)
-    net_requests: list[NetCall] = field(default_factory=list)
-    net_request_count: int = 0
-    net_error_count: int = 0
-    net_http_error_count: int | None = None
-    net_total_duration_ms: float = 0.0
-    net_mocked_urls: list[str] = field(default_factory=list)
-    sleep_count: int | None = None
-    sleep_total_ms: float | None = None
-    vcs_revision: str | None = None
-    vcs_branch: str | None = None
-    ci_run_id: str | None = None
-    ci_run_url: str | None = None
-    source: str = ""
-    source_line: int = 0
+# "class" is a keyword, hence the functional form. The type counts (schema 1.1.0) are None in a
+# record that predates them.
+Test = TypedDict(
+    "Test",
+    {
+        "schema_version": str | None,
+        "id": str,
+        "status": str,
+        "name": str,
+        "class": str | None,
+        "module": str | None,
+        "file": str | None,
+        "line": int | None,
+        "framework": str | None,
+        "run_id": str | None,
+        "status_detail": str | None,
+        "failure_phase": str | None,
+        "failure_type": str | None,
+        "failure_message": str | None,
+        "skip_reason": str | None,
+        "start_time": str | None,
+        "end_time": str | None,
+        "test_duration_ms": float,
+        "trace_id": str | None,
+        "db_queries": list[Query],
+        "db_query_count": int,
+        "db_duplicate_count": int,
+        "db_error_count": int,
+        "db_total_duration_ms": float,
+        "db_housekeeping_count": int | None,
+        "db_select_count": int | None,
+        "db_insert_count": int | None,
+        "db_update_count": int | None,
+        "db_delete_count": int | None,
+        "db_transaction_count": int | None,
+        "db_other_count": int | None,
+        "net_urls": list[str],
+        "net_requests": list[NetCall],
+        "net_request_count": int,
+        "net_error_count": int,
+        "net_http_error_count": int | None,
+        "net_total_duration_ms": float,
+        "net_mocked_urls": list[str],
+        "sleep_count": int | None,
+        "sleep_total_ms": float | None,
+        "vcs_revision": str | None,
+        "vcs_branch": str | None,
+        "ci_run_id": str | None,
+        "ci_run_url": str | None,
+    },
+)
 
-    @property
-    def outcome(self) -> str:
-        """The status with xfail apart: ``xfailed``, ``xpassed`` (non-strict), else the status.
 
-        A strict xpass is ``failed`` in the record and stays a failure here, as pytest reports it.
-        """
-        if self.status_detail == "xfailed" and self.status == "skipped":
-            return "xfailed"
-        if self.status_detail == "xpassed" and self.status == "passed":
-            return "xpassed"
-        return self.status
+def outcome_of(test: Test) -> str:
+    """The status with xfail apart: ``xfailed``, ``xpassed`` (non-strict), else the status.
 
-    @property
-    def query_types(self) -> dict[str, int]:
-        """Queries by type; the record's own counts when it has them (schema 1.1.0)."""
-        if self.db_type_counts is not None:
-            return self.db_type_counts
-        counts = dict.fromkeys(QUERY_TYPES, 0)
-        for query in self.db_queries:
-            if not query.housekeeping:
-                counts[query.query_type] += query.count
-        return counts
+    A strict xpass is ``failed`` in the record and stays a failure here, as pytest reports it.
+    """
+    detail, status = test["status_detail"], test["status"]
+    if detail == "xfailed" and status == "skipped":
+        return "xfailed"
+    if detail == "xpassed" and status == "passed":
+        return "xpassed"
+    return status
 
-    @property
-    def hosts(self) -> list[str]:
-        """The distinct host names of the real calls, sorted. Ports are left out: a test's local
-        server listens on a new port every run, and that is no new dependency."""
-        return sorted({host_of(url) for url in self.net_urls})
+
+def query_type(query: Query) -> str:
+    """``select`` … ``other``: from the entry's ``operation``, else the first word."""
+    word = (query["operation"] or query["sql"].lstrip("( ").split(" ", 1)[0]).upper()
+    if word in ("SELECT", "WITH"):
+        return "select"
+    if word in ("INSERT", "UPDATE", "DELETE"):
+        return word.lower()
+    return "transaction" if word in _TRANSACTION_WORDS else "other"
+
+
+def is_transaction_control(query: Query) -> bool:
+    return query_type(query) == "transaction" or query["sql"].upper().startswith("SET ")
+
+
+def hosts_of(test: Test) -> list[str]:
+    """The distinct host names of the real calls, sorted. Ports are left out: a test's local
+    server listens on a new port every run, and that is no new dependency."""
+    return sorted({host_of(url) for url in test["net_urls"]})
 
 
 def host_of(url: str) -> str:

@@ -9,7 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from .reading import Run
-from .records import OUTCOMES, QUERY_TYPES, Test
+from .records import (
+    OUTCOMES,
+    QUERY_TYPES,
+    Query,
+    Test,
+    hosts_of,
+    is_transaction_control,
+    outcome_of,
+    query_type,
+)
 
 Summary = dict[str, Any]
 
@@ -22,72 +31,78 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
     network: list[dict[str, Any]] = []
     slowest: list[tuple[float, str]] = []
     most_queries: list[tuple[int, int, str]] = []
-    suspects: list[tuple[int, str, Any]] = []
+    suspects: list[tuple[int, str, Query]] = []
     groups: dict[str, list[Any]] = {}
     first_start = last_end = None
     # Local sums: over 100,000 tests, a dict lookup per figure per test is a tenth of the time.
     count = queries = duplicates = db_errors = housekeeping = 0
     requests = net_errors = mocked = sleeps = 0
     db_ms = net_ms = sleep_ms = test_ms = 0.0
+    own = [0] * len(QUERY_TYPES)
     for test in tests:
         count += 1
-        outcome = test.outcome
+        outcome = test["status"] if test["status_detail"] is None else outcome_of(test)
         outcomes[outcome] += 1
-        queries += test.db_query_count
-        duplicates += test.db_duplicate_count
-        db_errors += test.db_error_count
-        housekeeping += test.db_housekeeping_count or 0
-        requests += test.net_request_count
-        net_errors += test.net_error_count
-        mocked += len(test.net_mocked_urls)
-        sleeps += test.sleep_count or 0
-        db_ms += test.db_total_duration_ms
-        net_ms += test.net_total_duration_ms
-        sleep_ms += test.sleep_total_ms or 0.0
-        test_ms += test.test_duration_ms
-        typed = test.db_type_counts
-        if typed is not None:
-            for kind, value in typed.items():
-                types[kind] += value
-        if test.start_time and (first_start is None or test.start_time < first_start):
-            first_start = test.start_time
-        if test.end_time and (last_end is None or test.end_time > last_end):
-            last_end = test.end_time
+        queries += test["db_query_count"]
+        duplicates += test["db_duplicate_count"]
+        db_errors += test["db_error_count"]
+        housekeeping += test["db_housekeeping_count"] or 0
+        requests += test["net_request_count"]
+        net_errors += test["net_error_count"]
+        mocked += len(test["net_mocked_urls"])
+        sleeps += test["sleep_count"] or 0
+        db_ms += test["db_total_duration_ms"]
+        net_ms += test["net_total_duration_ms"]
+        sleep_ms += test["sleep_total_ms"] or 0.0
+        test_ms += test["test_duration_ms"]
+        selects = test["db_select_count"]
+        typed = selects is not None
+        if selects is not None:  # the record's own counts by type (schema 1.1.0), in QUERY_TYPES
+            own[0] += selects
+            own[1] += test["db_insert_count"] or 0
+            own[2] += test["db_update_count"] or 0
+            own[3] += test["db_delete_count"] or 0
+            own[4] += test["db_transaction_count"] or 0
+            own[5] += test["db_other_count"] or 0
+        start, end = test["start_time"], test["end_time"]
+        if start and (first_start is None or start < first_start):
+            first_start = start
+        if end and (last_end is None or end > last_end):
+            last_end = end
         if outcome in ("failed", "error"):
             failures.append(_failure(test))
-        if test.net_urls or test.net_request_count:
+        if test["net_urls"] or test["net_request_count"]:
             network.append(
                 {
-                    "id": test.id,
-                    "net_request_count": test.net_request_count,
-                    "net_error_count": test.net_error_count,
-                    "hosts": test.hosts,
-                    "urls": test.net_urls,
+                    "id": test["id"],
+                    "net_request_count": test["net_request_count"],
+                    "net_error_count": test["net_error_count"],
+                    "hosts": hosts_of(test),
+                    "urls": test["net_urls"],
                 }
             )
-        _keep(slowest, (test.test_duration_ms, test.id), top)
-        if test.db_query_count:
-            _keep(most_queries, (test.db_query_count, test.db_duplicate_count, test.id), top)
-        for query in test.db_queries:
-            if query.housekeeping:
+        slow = (test["test_duration_ms"], test["id"])
+        if len(slowest) < top or (slowest and slow > slowest[0]):
+            _keep(slowest, slow, top)
+        if test["db_query_count"]:
+            many = (test["db_query_count"], test["db_duplicate_count"], test["id"])
+            if len(most_queries) < top or (most_queries and many > most_queries[0]):
+                _keep(most_queries, many, top)
+        for query in test["db_queries"]:
+            if query["housekeeping"] is True:
                 continue
-            group = groups.get(query.sql)
+            sql, executions = query["sql"], query["count"]
+            group = groups.get(sql)
             if group is None:
                 # [executions, ms, tests, type, transaction control]: classified once per text
-                group = groups[query.sql] = [
-                    0,
-                    0.0,
-                    0,
-                    query.query_type,
-                    query.is_transaction_control,
-                ]
-            group[0] += query.count
-            group[1] += query.total_duration_ms
+                group = groups[sql] = [0, 0.0, 0, query_type(query), is_transaction_control(query)]
+            group[0] += executions
+            group[1] += query["total_duration_ms"]
             group[2] += 1
-            if typed is None:
-                types[group[3]] += query.count
-            if query.count >= min_repeats and not group[4]:
-                suspects.append((query.count, test.id, query))
+            if not typed:
+                types[group[3]] += executions
+            if executions >= min_repeats and not group[4]:
+                suspects.append((executions, test["id"], query))
     sums = {
         "db_query_count": queries,
         "db_duplicate_count": duplicates,
@@ -115,7 +130,7 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         "source": run.source,
         "run_ids": run.run_ids,
         "totals": totals,
-        "query_types": {kind: types[kind] for kind in QUERY_TYPES},
+        "query_types": {kind: types[kind] + n for kind, n in zip(QUERY_TYPES, own, strict=True)},
         "failures": failures,
         "slowest": [
             {"id": test_id, "test_duration_ms": round(ms, 3)}
@@ -130,10 +145,10 @@ def summarise(run: Run, tests: Iterable[Test], *, top: int = 10, min_repeats: in
         "n_plus_one": [
             {
                 "id": test_id,
-                "sql": query.sql,
-                "summary": query.summary,
+                "sql": query["sql"],
+                "summary": query["summary"],
                 "count": query_count,
-                "total_duration_ms": round(query.total_duration_ms, 3),
+                "total_duration_ms": round(query["total_duration_ms"], 3),
             }
             for query_count, test_id, query in suspects[:top]
         ],
@@ -157,14 +172,14 @@ def _keep(heap: list[Any], item: Any, size: int) -> None:
 
 def _failure(test: Test) -> dict[str, Any]:
     return {
-        "id": test.id,
-        "outcome": test.outcome,
-        "status_detail": test.status_detail,
-        "failure_phase": test.failure_phase,
-        "failure_type": test.failure_type,
-        "failure_message": test.failure_message,
-        "file": test.file,
-        "line": test.line,
+        "id": test["id"],
+        "outcome": outcome_of(test),
+        "status_detail": test["status_detail"],
+        "failure_phase": test["failure_phase"],
+        "failure_type": test["failure_type"],
+        "failure_message": test["failure_message"],
+        "file": test["file"],
+        "line": test["line"],
     }
 
 
@@ -180,15 +195,19 @@ def _wall_ms(start: str | None, end: str | None) -> float | None:
 
 
 def _setup(records: list[Test], top: int) -> dict[str, Any]:
-    largest = sorted(records, key=lambda t: (-t.db_query_count, -t.test_duration_ms, t.id))
+    largest = sorted(records, key=lambda t: (-t["db_query_count"], -t["test_duration_ms"], t["id"]))
     return {
         "records": len(records),
-        "db_query_count": sum(t.db_query_count for t in records),
-        "net_request_count": sum(t.net_request_count for t in records),
-        "duration_ms": round(sum(t.test_duration_ms for t in records), 3),
-        "failed": [_failure(t) for t in records if t.status in ("failed", "error")],
+        "db_query_count": sum(t["db_query_count"] for t in records),
+        "net_request_count": sum(t["net_request_count"] for t in records),
+        "duration_ms": round(sum(t["test_duration_ms"] for t in records), 3),
+        "failed": [_failure(t) for t in records if t["status"] in ("failed", "error")],
         "largest": [
-            {"id": t.id, "db_query_count": t.db_query_count, "test_duration_ms": t.test_duration_ms}
+            {
+                "id": t["id"],
+                "db_query_count": t["db_query_count"],
+                "test_duration_ms": t["test_duration_ms"],
+            }
             for t in largest[:top]
         ],
     }

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from .options import add_filters, add_run, finish, load, selected
+from .options import add_filters, add_run, finish, selected, stream
+from .reading import report_problems
 from .summary import render, summarise
 
 
@@ -26,10 +27,9 @@ def configure(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = load(args.run)
-    summary = summarise(
-        records, selected(records.tests, args), top=args.top, min_repeats=args.min_repeats
-    )
+    records, tests = stream(args.run)
+    summary = summarise(records, selected(tests, args), top=args.top, min_repeats=args.min_repeats)
+    report_problems(records.problems)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
