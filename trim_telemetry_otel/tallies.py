@@ -97,9 +97,8 @@ class DbFold:
     def close(self) -> None:
         """Normalise and group what :meth:`add_query` counted."""
         groups, kinds = self.groups, self.kinds
-        for (text, normalise, system, name, housekeeping), (count, ns, failed) in (
-            self._sent.items()
-        ):
+        for sent, (count, ns, failed) in self._sent.items():
+            text, normalise, system, name, housekeeping = sent
             sql = normalize_sql(text, system) if normalise else text
             key = (sql, system, name, housekeeping)
             group = groups.get(key)
