@@ -51,7 +51,7 @@ def is_test_root(span: ReadableSpan) -> bool:
 
 
 def is_setup_root(span: ReadableSpan) -> bool:
-    return (span.attributes or {}).get(attr.RECORD_KIND) == attr.KIND_SETUP
+    return attributes_of(span).get(attr.RECORD_KIND) == attr.KIND_SETUP
 
 
 def worth_a_setup_record(record: TestRecord, children: Sequence[ReadableSpan]) -> bool:
