@@ -28,6 +28,7 @@ from .outcome import PhaseReport, fixture_failure, outcome_of
 _RUN_ID_KEY = "trim_telemetry_run_id"
 _DIR_KEY = "trim_telemetry_dir"
 _TALLY_KEY = "trim_telemetry_tally"  # a worker's problems, sent to its controller
+_PASSED = TestOutcome("passed")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -175,7 +176,7 @@ class TelemetryPlugin:
         except BaseException as error:
             self.session.finish_test(setup, fixture_failure(error))
             raise
-        self.session.finish_test(setup, TestOutcome("passed"))
+        self.session.finish_test(setup, _PASSED)
         fixturedef.addfinalizer(lambda: self._start_teardown(fixturedef))
         return result
 
@@ -199,7 +200,7 @@ class TelemetryPlugin:
     ) -> None:
         teardown = self._teardowns.pop(id(fixturedef), None)
         if teardown is not None:
-            self.session.finish_test(teardown, TestOutcome("passed"))
+            self.session.finish_test(teardown, _PASSED)
 
     def pytest_sessionfinish(self) -> None:
         # Every test and fixture has ended: send the spans still queued, within a time budget.
