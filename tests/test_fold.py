@@ -413,7 +413,7 @@ def test_setup_that_only_checked_a_connection_is_not_worth_a_record() -> None:
 def test_times_are_written_as_the_datetime_module_writes_them() -> None:
     from datetime import datetime, timezone
 
-    from trim_telemetry_otel.fold import iso_time
+    from trim_telemetry_otel.isotime import iso_time
 
     def expected(time_ns: int) -> str:
         moment = datetime.fromtimestamp(time_ns / 1e9, tz=timezone.utc)
