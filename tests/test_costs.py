@@ -135,3 +135,32 @@ def test_the_benchmark_prints_every_row_in_tiny_mode() -> None:
     assert len(rows) == 1 + 6 + 3  # the head, the suites, per test / per span / memory
     for row in rows[1:]:
         assert any(unit in row for unit in ("x ", "µs", "ms", "KiB"))
+
+
+def test_orjson_and_the_json_module_write_the_same_line() -> None:
+    orjson = pytest.importorskip("orjson")
+    from tests.spans import SpanFactory
+    from trim_telemetry_otel import ndjson
+    from trim_telemetry_otel.fold import fold_test
+
+    spans = SpanFactory()
+    with spans.test(**{attr.TEST_FAILURE_MESSAGE: 'naïve 🚀 "quoted"\n\ttab \u2028'}):
+        spans.query("SELECT * FROM users WHERE id = 1")
+        spans.http("https://api.example.com/v1/rates?base=EUR")
+    record = fold_test(*spans.root_and_children())
+    odd = {**record, "name": "lone \udc80 surrogate", "line": 2**70}
+
+    fast = [ndjson.encode_record(r) for r in (record, odd)]
+    saved, ndjson._fast_dumps = ndjson._fast_dumps, None
+    try:
+        slow = [ndjson.encode_record(r) for r in (record, odd)]
+    finally:
+        ndjson._fast_dumps = saved
+
+    assert fast[0] == orjson.dumps(record) + b"\n"
+    for fast_line, slow_line in zip(fast, slow, strict=True):
+        assert fast_line.endswith(b"\n") and fast_line.count(b"\n") == 1
+        assert json.loads(fast_line) == json.loads(slow_line)
+        assert list(json.loads(fast_line)) == list(record)
+    assert fast[1] == slow[1]  # what orjson refuses goes through the json module
+    assert json.loads(fast[1])["name"] == "lone \ufffd surrogate"

@@ -408,3 +408,47 @@ def test_setup_that_only_checked_a_connection_is_not_worth_a_record() -> None:
 
     root, children = spans.root_and_children()
     assert not worth_a_setup_record(fold_test(root, children), children)
+
+
+def test_times_are_written_as_the_datetime_module_writes_them() -> None:
+    from datetime import datetime, timezone
+
+    from trim_telemetry_otel.isotime import iso_time
+
+    def expected(time_ns: int) -> str:
+        moment = datetime.fromtimestamp(time_ns / 1e9, tz=timezone.utc)
+        return moment.isoformat(timespec="microseconds")
+
+    second = 1_764_619_200 * 10**9
+    # Half a microsecond either way, the last nanoseconds of a second, a leap year's end.
+    edges = [second + n for n in (0, 1, 499, 500, 501, 1_500, 2_500, 999_999_499, 999_999_500)]
+    edges += [second + n * 1000 + 500 for n in range(1, 3000)]
+    edges += [951_868_799_999_999_999, 0, 1]
+    assert [iso_time(t) for t in edges] == [expected(t) for t in edges]
+    assert iso_time(None) == expected(0)
+
+
+def test_spans_that_keep_their_attributes_in_a_plain_mapping_fold_the_same() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    spans = SpanFactory()
+    with spans.test():
+        spans.query("SELECT * FROM users WHERE id = 1")
+        spans.query("SELECT * FROM users WHERE id = 2")
+    root, children = spans.root_and_children()
+
+    def plain(span: ReadableSpan) -> ReadableSpan:
+        return ReadableSpan(
+            name=span.name,
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=dict(span.attributes or {}),
+            kind=span.kind,
+            status=span.status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+        )
+
+    assert fold_test(plain(root), [plain(s) for s in children]) == fold_test(root, children)
+    assert fold_test(root, children)["db_queries"][0]["count"] == 2

@@ -140,3 +140,16 @@ def test_force_flush_and_shutdown_are_idempotent() -> None:
     assert processor.force_flush() and processor.force_flush()
     processor.shutdown()
     processor.shutdown()
+
+
+def test_children_carry_the_run_id_unless_no_one_else_sees_them() -> None:
+    for tag_children in (True, False):
+        spans, processor, sink, _ = pipeline()
+        processor.tag_children = tag_children
+        with spans.test():
+            spans.query("SELECT 1")
+
+        (child,) = [s for s in spans.finished() if s.parent is not None]
+        assert (attr.RUN_ID in (child.attributes or {})) is tag_children
+        assert sink.records[0]["run_id"] == "run_20261121_140301"
+        assert sink.records[0]["db_query_count"] == 1

@@ -8,8 +8,9 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .schema import TestRecord
 
@@ -26,9 +27,25 @@ _USES_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd
 # One encoder for every line: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
+_fast_dumps: Callable[[Any], bytes] | None
+try:
+    from orjson import dumps as _fast_dumps
+except ImportError:  # the fast extra is not installed: the json module writes the same lines
+    _fast_dumps = None
+
 
 def encode_record(record: TestRecord) -> bytes:
-    """One line of UTF-8 JSON; a lone surrogate anywhere becomes U+FFFD instead of costing it."""
+    """One line of UTF-8 JSON; a lone surrogate anywhere becomes U+FFFD instead of costing it.
+
+    orjson (the ``fast`` extra) writes it ten times faster than the json module, and the same
+    line to any reader: compact, UTF-8, keys in the record's order. What orjson refuses (a lone
+    surrogate, an integer beyond 64 bits) goes through the json module, which takes both.
+    """
+    if _fast_dumps is not None:
+        try:
+            return _fast_dumps(record) + b"\n"
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
     text = _ENCODER.encode(record) + "\n"
     try:
         return text.encode("utf-8")
@@ -100,7 +117,8 @@ class NdjsonWriter:
     A line is never glued onto a partial one: holding the file's lock, the writer looks at its last
     byte before each write, and if it is not a newline (a write cut short by a full disk or a kill,
     here or in another process of the run) the line starts with one, so the damage stays one bad
-    line.
+    line. When the file still ends where this writer's last whole line ended, that byte is known
+    to be our newline and is not read again.
 
     Writing never raises ``OSError``: a failure (disk full, the directory made read-only, a planted
     symbolic link) is kept in :attr:`problem` and the record counted in :attr:`lost`, for the run's
@@ -121,6 +139,7 @@ class NdjsonWriter:
         self._closed = False
         self._open_failed = False
         self._fd: int | None = None
+        self._end = -1  # where the file ended after our last whole line; -1: not known
         if not lazy:
             self._ensure_open()
 
@@ -148,17 +167,28 @@ class NdjsonWriter:
                 self.lost += 1
                 return
             try:
-                with _locked(fd):
-                    if not _ends_with_newline(fd):
-                        data = b"\n" + data
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                _lock_file(fd)
+                try:
+                    self._append(fd, data)
+                finally:
+                    _unlock_file(fd)
             except OSError as error:
                 self.lost += 1
                 self._fail(f"cannot write to {self.path}: {_reason(error)}")
                 return
             self.written += 1
+
+    def _append(self, fd: int, data: bytes) -> None:
+        """One line at the end of the file; the caller holds the file's lock."""
+        size = os.fstat(fd).st_size
+        if size != self._end and not _ends_with_newline(fd, size):
+            data = b"\n" + data
+        self._end = -1  # until the whole line is written
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # Nobody else appended meanwhile: every writer of the run holds the lock to append.
+        self._end = size + len(data)
 
     def _fail(self, problem: str) -> None:
         if self.problem is None:
@@ -202,26 +232,23 @@ class NdjsonWriter:
         self.close()
 
 
-@contextlib.contextmanager
-def _locked(fd: int) -> Iterator[None]:
-    """Hold the file's advisory lock: writers of one run (forks, xdist workers) take turns.
+def _lock_file(fd: int) -> None:
+    """Take the file's advisory lock: writers of one run (forks, xdist workers) take turns.
 
     Without it, one process could look at the last byte while another's long line is half
     copied and take that for a partial line. A writer killed mid-line drops the lock with its
     descriptor; the next writer finds the partial line and starts a fresh one.
     """
-    if sys.platform == "win32":  # no advisory locks: O_APPEND alone keeps lines whole
-        yield
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
+    if sys.platform != "win32":  # no advisory locks there: O_APPEND alone keeps lines whole
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _unlock_file(fd: int) -> None:
+    if sys.platform != "win32":
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _ends_with_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
+def _ends_with_newline(fd: int, size: int) -> bool:
     return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
 
 

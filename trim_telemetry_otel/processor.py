@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from . import attributes as attr
 from .diagnostics import InternalErrors
-from .fold import fold_test, is_setup_root, is_test_root, worth_a_setup_record
+from .fold import attributes_of, fold_test, is_setup_root, worth_a_setup_record
 from .schema import TestRecord
 
 
@@ -40,7 +40,9 @@ class FoldingSpanProcessor(SpanProcessor):
     and sessions come and go through :meth:`attach` / :meth:`detach`.
 
     Every span of a running test also gets the run id (``trim.run.id``) when it starts, so that
-    whatever receives the raw spans (an OTLP collector) can join them to the run's records.
+    whatever receives the raw spans (an OTLP collector) can join them to the run's records; with
+    :attr:`tag_children` off (our own provider, nothing forwarded: no one else sees a span) they
+    are left as they are.
     """
 
     #: Set for good once a run attaches to a processor in this process: from then on one of our
@@ -57,6 +59,8 @@ class FoldingSpanProcessor(SpanProcessor):
         self.records_written = 0
         #: Told of every record written, with its root (forwarding puts the totals on the root).
         self.on_record: Callable[[ReadableSpan, TestRecord], None] | None = None
+        #: Put the run id on every span of a running test, not only on its root.
+        self.tag_children = True
 
     def attach(self, sink: RecordSink, setup_sink: RecordSink | None = None) -> None:
         """Send test records to ``sink`` and shared set-up records to ``setup_sink``."""
@@ -81,12 +85,15 @@ class FoldingSpanProcessor(SpanProcessor):
         try:
             if span.parent is not None:
                 # Children are the hot path: one dict lookup, and the run id for a test's.
-                test = self._open.get(span.context.trace_id)
-                if test is not None and test.run_id is not None:
-                    span.set_attribute(attr.RUN_ID, test.run_id)
-            elif self._sink is not None and is_test_root(span):
-                run_id = (span.attributes or {}).get(attr.RUN_ID)
-                self._open[span.context.trace_id] = _OpenTest(str(run_id) if run_id else None)
+                if self.tag_children:
+                    test = self._open.get(span.context.trace_id)
+                    if test is not None and test.run_id is not None:
+                        span.set_attribute(attr.RUN_ID, test.run_id)
+            elif self._sink is not None:
+                attributes = attributes_of(span)
+                if attr.TEST_ID in attributes:  # a test root, or shared set-up's
+                    run_id = attributes.get(attr.RUN_ID)
+                    self._open[span.context.trace_id] = _OpenTest(str(run_id) if run_id else None)
         except Exception as error:  # never into the test
             self.errors.record("on_start", error)
 

@@ -158,6 +158,9 @@ def _build(otlp_endpoint: str | None, otlp_spans: str | None = None) -> Telemetr
             "spans (OTEL_TRACES_EXPORTER=otlp,...)",
             otlp_endpoint,
         )
+    # Spans leave the process only through forwarding or someone else's provider: without
+    # either, the run id on the root is all the record needs.
+    processor.tag_children = not owns or forwarding is not None
     instrumented = instrument_libraries(provider)
     tracer = provider.get_tracer(TRACER_NAME)
     return Telemetry(provider, processor, tracer, instrumented, owns, forwarding, root_attributes)

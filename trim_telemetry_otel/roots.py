@@ -171,9 +171,9 @@ class RunningTest:
             attr.TEST_FAILURE_MESSAGE: failure_message,
             attr.TEST_SKIP_REASON: outgoing_message(outcome.skip_reason),
             attr.TEST_SHARED_SETUP_NS: self.shared_setup_ns or None,
+            attr.TEST_CASE_RESULT_STATUS: result_status(outcome),
         }
         span.set_attributes({key: value for key, value in values.items() if value is not None})
-        span.set_attribute(attr.TEST_CASE_RESULT_STATUS, result_status(outcome))
         if outcome.status in ("failed", "error"):
             span.set_status(Status(StatusCode.ERROR, failure_message))
         self.detach()

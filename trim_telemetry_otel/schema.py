@@ -47,6 +47,32 @@ class RunContextFields(TypedDict):
     ci_run_url: str | None
 
 
+class SpanTotals(TypedDict):
+    """The fields a test's record adds up from the spans under its root."""
+
+    db_queries: list[DbQuery]
+    db_query_count: int
+    db_duplicate_count: int
+    db_error_count: int
+    db_total_duration_ms: float
+    db_housekeeping_count: int
+    db_select_count: int
+    db_insert_count: int
+    db_update_count: int
+    db_delete_count: int
+    db_transaction_count: int
+    db_other_count: int
+    net_urls: list[str]
+    net_requests: list[NetRequest]
+    net_request_count: int
+    net_error_count: int
+    net_http_error_count: int
+    net_total_duration_ms: float
+    net_mocked_urls: list[str]
+    sleep_count: int
+    sleep_total_ms: float
+
+
 # "class" is a keyword, hence the functional form.
 TestRecord = TypedDict(
     "TestRecord",

@@ -50,9 +50,22 @@ class Tally(Generic[K]):
                 self.errors += 1
 
 
-class DbFold(Tally[tuple[str, str, "str | None", bool]]):
+class DbFold:
+    """Queries grouped by normalised text, database system, database name and housekeeping.
+
+    The loop over a test's spans only counts each statement as the driver sent it
+    (:meth:`add_query`); :meth:`close` normalises each distinct text once, however often the test
+    ran it, and merges the statements that normalise alike. Statements are kept in the order
+    they first ran, so the groups are too.
+    """
+
     def __init__(self) -> None:
-        super().__init__()
+        # (text, normalise it?, system, name, housekeeping) -> [count, nanoseconds, errors]
+        self._sent: dict[tuple[str, bool, str, str | None, bool], list[int]] = {}
+        self.groups: dict[tuple[str, str, str | None, bool], list[int]] = {}  # [count, ns]
+        self.count = 0
+        self.errors = 0
+        self.total_ns = 0
         self.housekeeping = 0
         self.kinds: dict[Kind, int] = dict.fromkeys(KINDS, 0)
 
@@ -65,15 +78,44 @@ class DbFold(Tally[tuple[str, str, "str | None", bool]]):
         housekeeping: bool,
     ) -> None:
         # Without statement text the span name (the SQL verb) is all there is to group by.
-        sql = normalize_sql(str(statement), system) if statement is not None else span.name
-        key = (sql, system, None if name is None else str(name), housekeeping)
-        if housekeeping:
-            # Kept in db_queries (and in the time spent), left out of every count of queries.
-            self.housekeeping += 1
-            self.add(key, span, False, counted=False)
-            return
-        self.kinds[classify(sql).kind] += 1
-        self.add(key, span, span.status.status_code is StatusCode.ERROR)
+        key = (
+            span.name if statement is None else str(statement),
+            statement is not None,
+            system,
+            None if name is None else str(name),
+            housekeeping,
+        )
+        failed = 0 if housekeeping or span.status.status_code is not StatusCode.ERROR else 1
+        sent = self._sent.get(key)
+        if sent is None:
+            self._sent[key] = [1, duration_ns(span), failed]
+        else:
+            sent[0] += 1
+            sent[1] += duration_ns(span)
+            sent[2] += failed
+
+    def close(self) -> None:
+        """Normalise and group what :meth:`add_query` counted."""
+        groups, kinds = self.groups, self.kinds
+        for sent, (count, ns, failed) in self._sent.items():
+            text, normalise, system, name, housekeeping = sent
+            sql = normalize_sql(text, system) if normalise else text
+            key = (sql, system, name, housekeeping)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [count, ns]
+            else:
+                group[0] += count
+                group[1] += ns
+            self.total_ns += ns
+            if housekeeping:
+                # Kept in db_queries (and in the time spent), left out of every count of queries.
+                self.housekeeping += count
+                continue
+            kinds[classify(sql).kind] += count
+            self.count += count
+            self.errors += failed
+        self._sent.clear()
 
     def queries(self) -> list[DbQuery]:
         queries: list[DbQuery] = []

@@ -19,6 +19,7 @@ import pytest
 from ..roots import TestOutcome
 
 _XPASS_STRICT = "[XPASS(strict)]"
+_PASSED = TestOutcome("passed")  # frozen: one for every test that passed
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _call_outcome(call: PhaseReport) -> TestOutcome:
     report = call.report
     was_xfail = hasattr(report, "wasxfail")
     if report.passed:
-        return TestOutcome("passed", detail="xpassed" if was_xfail else None)
+        return TestOutcome("passed", detail="xpassed") if was_xfail else _PASSED
     if report.skipped:
         if was_xfail:
             return TestOutcome("skipped", detail="xfailed", skip_reason=report.wasxfail or None)

@@ -19,7 +19,7 @@ from ..exporter import EXPORTER_NAME
 from ..forwarding import traces_exporter_names
 from ..messages import read_messages_mode, set_messages_mode
 from ..provider import get_telemetry
-from ..roots import RunningTest, TestOutcome
+from ..roots import RunningTest, TestIdentity, TestOutcome
 from ..session import TelemetrySession, start_or_warn
 from ..settings import DEFAULT_DIR, EnvSettings, SettingsError
 from .identity import fixture_identity, item_identity
@@ -28,6 +28,7 @@ from .outcome import PhaseReport, fixture_failure, outcome_of
 _RUN_ID_KEY = "trim_telemetry_run_id"
 _DIR_KEY = "trim_telemetry_dir"
 _TALLY_KEY = "trim_telemetry_tally"  # a worker's problems, sent to its controller
+_PASSED = TestOutcome("passed")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -136,6 +137,9 @@ class TelemetryPlugin:
         self._report: list[str] = []
         self._phases: list[PhaseReport] = []
         self._teardowns: dict[int, RunningTest | None] = {}
+        # A shared fixture's names, by fixture and phase: pytest-django's class fixture is set up
+        # and torn down around every test.
+        self._fixture_identities: dict[tuple[int, str], tuple[object, TestIdentity]] = {}
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_protocol(
@@ -166,29 +170,37 @@ class TelemetryPlugin:
         # so it gets a set-up record of its own.
         if fixturedef.scope == "function":
             return (yield)
-        rootpath = self.config.rootpath
-        setup = self.session.start_setup(fixture_identity(fixturedef, "setup", rootpath))
+        setup = self.session.start_setup(self._fixture_identity(fixturedef, "setup"))
         try:
             result = yield
         except BaseException as error:
             self.session.finish_test(setup, fixture_failure(error))
             raise
-        self.session.finish_test(setup, TestOutcome("passed"))
+        self.session.finish_test(setup, _PASSED)
         fixturedef.addfinalizer(lambda: self._start_teardown(fixturedef))
         return result
 
     def _start_teardown(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         # Finalizers run last-in first-out: this runs before the fixture's own teardown, and
         # pytest_fixture_post_finalizer after it.
-        identity = fixture_identity(fixturedef, "teardown", self.config.rootpath)
+        identity = self._fixture_identity(fixturedef, "teardown")
         self._teardowns[id(fixturedef)] = self.session.start_setup(identity)
+
+    def _fixture_identity(self, fixturedef: pytest.FixtureDef[Any], phase: str) -> TestIdentity:
+        known = self._fixture_identities.get((id(fixturedef), phase))
+        if known is not None and known[0] is fixturedef:
+            return known[1]
+        identity = fixture_identity(fixturedef, phase, self.config.rootpath)
+        # The fixture is kept with its names, so that its id cannot name another one later.
+        self._fixture_identities[(id(fixturedef), phase)] = (fixturedef, identity)
+        return identity
 
     def pytest_fixture_post_finalizer(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> None:
         teardown = self._teardowns.pop(id(fixturedef), None)
         if teardown is not None:
-            self.session.finish_test(teardown, TestOutcome("passed"))
+            self.session.finish_test(teardown, _PASSED)
 
     def pytest_sessionfinish(self) -> None:
         # Every test and fixture has ended: send the spans still queued, within a time budget.

@@ -98,6 +98,7 @@ def _module_file(name: str) -> str | None:
     return relative_file(path) if path else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _first_line(cls: type, method: str) -> int | None:
     function = getattr(cls, method, None)
     if callable(function):

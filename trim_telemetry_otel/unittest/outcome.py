@@ -68,6 +68,9 @@ def _phase(tb: TracebackType | None, method: str | None) -> str:
     return "call"
 
 
+_PASSED = TestOutcome("passed")  # frozen: one for every test that passed
+
+
 @dataclass
 class Reports:
     """Everything unittest reported about one test, in the order it came."""
@@ -107,7 +110,7 @@ class Reports:
                 failure_message="unexpected success: the test is marked @expectedFailure",
             )
         if self.success:
-            return TestOutcome("passed")
+            return _PASSED
         if self.skipped:
             return TestOutcome("skipped", skip_reason=self.skip_reason)
         return TestOutcome("error", detail="interrupted", failure_message="the test did not finish")
@@ -118,7 +121,7 @@ class Reports:
             return _failed(self.failures[0], status="error", phase=phase)
         if self.skipped:
             return TestOutcome("skipped", skip_reason=self.skip_reason)
-        return TestOutcome("passed")
+        return _PASSED
 
 
 def _failed(
