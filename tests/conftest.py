@@ -21,7 +21,7 @@ import pytest
 import requests  # noqa: F401
 import urllib3  # noqa: F401
 
-import trim_telemetry_otel.pytest.plugin  # noqa: F401
+import trim_telemetry_otel.pytest.recording  # noqa: F401
 from tests.http_servers import QuietHandler, serving
 from trim_telemetry_otel.schema import record_json_schema
 

@@ -194,6 +194,31 @@ def test_telemetry_is_off_unless_asked_for(pytester: pytest.Pytester) -> None:
     assert not (pytester.path / ".telemetry").exists()
 
 
+def test_a_run_with_telemetry_off_imports_no_opentelemetry(pytester: pytest.Pytester) -> None:
+    # The plugin is loaded by every pytest run of the environment: off, it must cost nothing.
+    conftest = textwrap.dedent(
+        """
+        import sys
+
+        def pytest_sessionfinish(session):
+            ours = "trim_telemetry_otel.pytest.plugin" in sys.modules
+            heavy = sorted(
+                name for name in sys.modules
+                if name.startswith(("opentelemetry", "trim_telemetry_otel.pytest.recording"))
+            )
+            print(f"\\nplugin loaded: {ours}; heavy modules: {heavy}")
+        """
+    )
+    pytester.makeconftest(conftest)
+    pytester.makepyfile("def test_a(): pass")
+
+    off = pytester.runpytest_subprocess("-s")
+    on = pytester.runpytest_subprocess("-s", "--telemetry")
+
+    off.stdout.fnmatch_lines(["plugin loaded: True; heavy modules: []"])
+    on.stdout.fnmatch_lines(["plugin loaded: True; heavy modules: [[]'opentelemetry*"])
+
+
 def test_ini_option_and_environment_switch_it_on(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,8 +33,6 @@ from .runs import create_run_file, join_run_file, setup_file_path
 from .schema import TestRecord
 from .settings import DEFAULT_DIR, EnvSettings
 
-EXPORTER_NAME = "trim_ndjson"  # in the opentelemetry_traces_exporter entry-point group
-
 # Children of traces whose root has not arrived yet. Past this many, the oldest trace is dropped:
 # a root that never ends (or never reaches us) must not hold memory for the rest of the process.
 MAX_BUFFERED_SPANS = 100_000

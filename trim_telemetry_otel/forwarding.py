@@ -29,8 +29,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .diagnostics import logger
-from .exporter import EXPORTER_NAME
 from .redaction import RedactingExporter
+from .settings import EXPORTER_NAME, traces_exporter_names
 from .volume import ALL, SpanVolume, VolumeError, spans_mode
 
 GRPC = "grpc"
@@ -55,14 +55,6 @@ _REASON_LIMIT = 300
 
 class ForwardingError(ValueError):
     """The settings ask for forwarding in a way we cannot do; the message says why."""
-
-
-def traces_exporter_names(environ: Mapping[str, str]) -> list[str] | None:
-    """``OTEL_TRACES_EXPORTER`` as a list of lower-case names; None when it is not set."""
-    value = environ.get("OTEL_TRACES_EXPORTER")
-    if value is None or not value.strip():
-        return None
-    return [name.strip().lower() for name in value.split(",") if name.strip()]
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from opentelemetry.util.types import Attributes
 from . import attributes as attr
 from .cicd import detect_run_context
 from .diagnostics import logger, warn_now
-from .forwarding import Forwarding, start_forwarding, traces_exporter_names
+from .forwarding import Forwarding, start_forwarding
 from .instrumentation import auto_instrumented, instrument_libraries
 from .processor import FoldingSpanProcessor
 from .redaction import protect_provider
-from .settings import SPAN_LIMITS, check_otel_environment
+from .settings import SPAN_LIMITS, check_otel_environment, traces_exporter_names
 
 TRACER_NAME = "trim_telemetry_otel"
 DEFAULT_SERVICE_NAME = "trim-telemetry-otel"  # when the working directory has no name

@@ -15,9 +15,18 @@ DIR_ENV = "TRIM_TELEMETRY_DIR"
 RUN_ID_ENV = "TRIM_TELEMETRY_RUN_ID"
 PROPAGATE_ENV = "TRIM_TELEMETRY_PROPAGATE"  # read by propagation.py; checked here with the rest
 DEFAULT_DIR = ".telemetry"
+EXPORTER_NAME = "trim_ndjson"  # ours, in the opentelemetry_traces_exporter entry-point group
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def traces_exporter_names(environ: Mapping[str, str]) -> list[str] | None:
+    """``OTEL_TRACES_EXPORTER`` as a list of lower-case names; None when it is not set."""
+    value = environ.get("OTEL_TRACES_EXPORTER")
+    if value is None or not value.strip():
+        return None
+    return [name.strip().lower() for name in value.split(",") if name.strip()]
 
 
 class SettingsError(ValueError):
