@@ -37,6 +37,14 @@ def _claim(directory: str) -> str:
     return create_run_file(Path(directory), NOW)[0]
 
 
+# Forked on purpose (forked writers are what Django's --parallel makes); Python 3.12+ warns that
+# pytest's process has threads, which these children never touch.
+FORKS_ON_PURPOSE = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+
+
+@FORKS_ON_PURPOSE
 def test_concurrent_processes_never_claim_the_same_file(tmp_path: Path) -> None:
     with multiprocessing.get_context("fork").Pool(4) as pool:
         run_ids = pool.map(_claim, [str(tmp_path)] * 20)
@@ -51,6 +59,7 @@ def _write_many(path: str, record: object, count: int) -> None:
     writer.close()
 
 
+@FORKS_ON_PURPOSE
 def test_forked_writers_sharing_a_file_never_interleave_lines(tmp_path: Path) -> None:
     path = tmp_path / "run.ndjson"
     big = a_record(query_count=200)  # lines of tens of kilobytes
