@@ -63,24 +63,13 @@ def budget_offences(tests: list[Test], args: argparse.Namespace) -> list[Offence
     for test in tests:
         if outcome_of(test) in ("skipped", "xfailed"):
             continue
-        if args.max_queries is not None and test["db_query_count"] > args.max_queries:
-            offences.append(
-                (
-                    test["id"],
-                    "queries over budget",
-                    str(args.max_queries),
-                    str(test["db_query_count"]),
-                )
-            )
-        if args.max_duplicates is not None and test["db_duplicate_count"] > args.max_duplicates:
-            offences.append(
-                (
-                    test["id"],
-                    "repeats over budget",
-                    str(args.max_duplicates),
-                    str(test["db_duplicate_count"]),
-                )
-            )
+        counted = (
+            (test["db_query_count"], args.max_queries, "queries over budget"),
+            (test["db_duplicate_count"], args.max_duplicates, "repeats over budget"),
+        )
+        for count, budget, offence in counted:
+            if budget is not None and count > budget:
+                offences.append((test["id"], offence, str(budget), str(count)))
         if args.no_network and (test["net_request_count"] or test["net_urls"]):
             offences.append((test["id"], "real network calls", "none", ", ".join(hosts_of(test))))
     return offences
