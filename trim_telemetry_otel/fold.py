@@ -46,7 +46,7 @@ def attributes_of(span: ReadableSpan) -> Attributes:
 
 def is_test_root(span: ReadableSpan) -> bool:
     """A span we started for a test or for shared set-up: it has no parent and names one."""
-    return span.parent is None and attr.TEST_ID in (span.attributes or {})
+    return span.parent is None and attr.TEST_ID in attributes_of(span)
 
 
 def is_setup_root(span: ReadableSpan) -> bool:
