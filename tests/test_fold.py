@@ -452,3 +452,10 @@ def test_spans_that_keep_their_attributes_in_a_plain_mapping_fold_the_same() -> 
 
     assert fold_test(plain(root), [plain(s) for s in children]) == fold_test(root, children)
     assert fold_test(root, children)["db_queries"][0]["count"] == 2
+
+
+def test_a_test_with_nothing_under_it_gets_the_totals_the_tallies_would_give() -> None:
+    # The fold skips the tallies for an empty test: its shortcut must say what they would.
+    from trim_telemetry_otel.fold import _nothing_under_it, _totals
+
+    assert _nothing_under_it() == _totals([])
